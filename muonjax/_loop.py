@@ -1,0 +1,200 @@
+"""Training loops from ``W_0 = 0``: one step in closed form, T steps in a ``lax.scan``.
+
+Both are pure and jitted; batch over seeds with ``jax.vmap`` (the sweep engine
+does). The optimizer is any ``optax.GradientTransformation`` acting on the
+``(d_out, d_in)`` memory; learning-rate schedules are optax schedules inside it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float, Int
+
+from muonjax import _validate
+from muonjax._metrics import (
+    Metrics,
+    capacity_from_mask,
+    evaluate,
+    metrics_from_pass,
+    recovered,
+)
+from muonjax._scores import (
+    batch_frequencies,
+    grad_at_zero,
+    margins,
+    population_pass,
+    sample_batch,
+)
+from muonjax._task import GaussianTask, check_task
+
+
+class Trajectory(NamedTuple):
+    """Metrics of ``W_0, W_1, ..., W_T`` (``T + 1`` entries each).
+
+    Attributes:
+        loss: population loss.
+        count: number of recovered items.
+        prefix: length of the fully recovered prefix of the most frequent items.
+        weighted_accuracy: frequency mass of the recovered items.
+    """
+
+    loss: Float[Array, " T1"]
+    count: Int[Array, " T1"]
+    prefix: Int[Array, " T1"]
+    weighted_accuracy: Float[Array, " T1"]
+
+
+class StepResult(NamedTuple):
+    """The memory after one step from zero and its metrics."""
+
+    w: Float[Array, "d_out d_in"]
+    metrics: Metrics
+
+
+def _check_common(task, batch_size, block_size, key):
+    check_task(task)
+    batch_size = _validate.optional_positive_int("batch_size", batch_size)
+    block_size = _validate.optional_positive_int("block_size", block_size)
+    if batch_size is not None and key is None:
+        raise ValueError(
+            "a minibatch run needs a PRNG key: pass key=jax.random.key(...)"
+        )
+    return batch_size, block_size
+
+
+@functools.partial(
+    jax.jit, static_argnames=("tx", "batch_size", "block_size", "with_loss")
+)
+def _one_step(task, tx, key, batch_size, block_size, with_loss):
+    weights = None
+    if batch_size is not None:
+        idx = sample_batch(task, batch_size, key=key)
+        weights = batch_frequencies(idx, task.n, dtype=task.u.dtype)
+    g = grad_at_zero(task, weights=weights)
+    w0 = jnp.zeros_like(g)
+    updates, _ = tx.update(g, tx.init(w0), w0)
+    w1 = optax.apply_updates(w0, updates)
+    if with_loss:
+        return StepResult(w1, evaluate(w1, task, block_size=block_size))
+    cap = capacity_from_mask(
+        recovered(margins(w1, task, block_size=block_size)), task.p
+    )
+    return StepResult(w1, Metrics(jnp.full((), jnp.nan, w1.dtype), *cap))
+
+
+def one_step(
+    task: GaussianTask,
+    tx: optax.GradientTransformation,
+    *,
+    batch_size: int | None = None,
+    key: jax.Array | None = None,
+    block_size: int | None = None,
+    with_loss: bool = True,
+) -> StepResult:
+    """One step of ``tx`` from ``W_0 = 0``, with the gradient in closed form.
+
+    At ``W = 0`` the gradient costs ``O(n d^2)`` (:func:`muonjax.grad_at_zero`), so the
+    step is dominated by the capacity evaluation of ``W_1`` (``2 n^2 d`` flops).
+
+    Args:
+        task: the task.
+        tx: the optimizer, e.g. ``muonjax.muon_exact(2 * d**0.5)``. For a single step
+            from zero only the direction matters for recovery (SPEC A.3 [derived]).
+        batch_size: ``None`` for the population gradient; else the size ``B`` of one
+            minibatch drawn i.i.d. from ``task.p``.
+        key: PRNG key for the minibatch.
+        block_size: queries per block in the capacity evaluation.
+        with_loss: also compute the population loss of ``W_1`` (an ``exp`` per score);
+            when False, ``metrics.loss`` is NaN.
+
+    Returns:
+        A :class:`StepResult` with ``W_1`` and its :class:`Metrics`.
+
+    References:
+        Kim et al. (2026), Theorems on one step of GD, Muon and Newton; SPEC A.5.
+    """
+    batch_size, block_size = _check_common(task, batch_size, block_size, key)
+    if key is None:
+        key = jax.random.key(0)  # unused without a batch
+    return _one_step(task, tx, key, batch_size, block_size, bool(with_loss))
+
+
+@functools.partial(
+    jax.jit, static_argnames=("tx", "steps", "batch_size", "deflate", "block_size")
+)
+def _train(task, tx, w0, key, steps, batch_size, deflate, block_size):
+    def step(carry, key_t):
+        w, opt_state = carry
+        weights = None
+        if batch_size is not None:
+            idx = sample_batch(task, batch_size, key=key_t)
+            weights = batch_frequencies(idx, task.n, dtype=w.dtype)
+        res = population_pass(
+            w, task, grad_weights=weights, deflate=deflate, block_size=block_size
+        )
+        metrics = metrics_from_pass(res.margins, res.loss, task.p)
+        updates, opt_state = tx.update(res.grad, opt_state, w)
+        return (optax.apply_updates(w, updates), opt_state), metrics
+
+    keys = jax.random.split(key, steps)
+    (w, _), history = jax.lax.scan(step, (w0, tx.init(w0)), keys)
+    last = evaluate(w, task, block_size=block_size)
+    traj = Trajectory(
+        *(jnp.concatenate([h, e[None]]) for h, e in zip(history, last, strict=True))
+    )
+    return w, traj
+
+
+def train(
+    task: GaussianTask,
+    tx: optax.GradientTransformation,
+    *,
+    steps: int,
+    batch_size: int | None = None,
+    key: jax.Array | None = None,
+    deflate: bool = False,
+    w0: Float[Array, "d_out d_in"] | None = None,
+    block_size: int | None = None,
+) -> tuple[Float[Array, "d_out d_in"], Trajectory]:
+    """Run ``steps`` updates of ``tx`` from ``w0`` (default 0) inside one ``lax.scan``.
+
+    Each step makes one blockwise pass over the ``n`` items at ``W_t`` that yields
+    the metrics of ``W_t`` and the gradient (population, or minibatch through the
+    batch's empirical frequencies, at ``4 n^2 d`` flops whatever ``B``). A last pass
+    measures ``W_T``.
+
+    Args:
+        task: the task.
+        tx: the optimizer; its learning rate may be an optax schedule.
+        steps: number of updates T, >= 0.
+        batch_size: ``None`` for population updates, else the minibatch size ``B``
+            (a fresh batch each step).
+        key: PRNG key for the minibatches.
+        deflate: thresholded update: drop items already recovered at ``W_t`` from
+            the gradient (SPEC A.3, [derived] reading of the multi-step theorem).
+        w0: starting memory, default zeros.
+        block_size: queries per block.
+
+    Returns:
+        ``(W_T, trajectory)``, the trajectory holding ``T + 1`` entries per metric.
+
+    Example:
+        >>> task = sample_task(2000, 32, 1.5, key=jax.random.key(0))
+        >>> w, traj = train(task, muon_exact(2 * 32**0.5), steps=3)
+        >>> traj.count.shape
+        (4,)
+    """
+    steps = _validate.nonnegative_int("steps", steps)
+    batch_size, block_size = _check_common(task, batch_size, block_size, key)
+    if w0 is None:
+        w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
+    _validate.shape("w0", w0, (task.d_out, task.d_in))
+    _validate.finite_array("w0", w0)
+    if key is None:
+        key = jax.random.key(0)  # unused without a batch
+    return _train(task, tx, w0, key, steps, batch_size, bool(deflate), block_size)
