@@ -130,7 +130,7 @@ def polar(
         _validate.real("rtol", rtol, lower=0.0)
     u, s, vt = jnp.linalg.svd(g, full_matrices=False)
     keep = s > _singular_value_floor(s, g.shape, rtol)
-    return (u * keep.astype(g.dtype)) @ vt
+    return (u * keep.astype(g.dtype)[None, :]) @ vt
 
 
 def smoothed_polar(
@@ -156,7 +156,7 @@ def smoothed_polar(
     lam = jnp.asarray(lam, s.dtype)
     safe = jnp.where(keep, s, jnp.ones_like(s))
     h = jnp.where(keep, safe / jnp.sqrt(safe**2 + lam**2), jnp.zeros_like(s))
-    return (u * h) @ vt
+    return (u * h[None, :]) @ vt
 
 
 def newton_schulz(
@@ -195,6 +195,11 @@ def newton_schulz(
     table = jnp.asarray(
         newton_schulz_coefficients(coeffs, steps, safety=safety), g.dtype
     )
+    return _newton_schulz(g, table, safety, eps)
+
+
+@jax.jit
+def _newton_schulz(g, table, safety, eps):
     transposed = g.shape[0] > g.shape[1]
     x = g.T if transposed else g
     x = x / (safety * jnp.linalg.norm(x) + eps)

@@ -16,6 +16,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -68,6 +69,7 @@ def _pad_rows(x: jax.Array, rows: int) -> jax.Array:
     return jnp.pad(x, [(0, rows)] + [(0, 0)] * (x.ndim - 1))
 
 
+@functools.partial(jax.jit, static_argnames=("deflate", "block_size"))
 def blockwise_pass(
     w: Float[Array, "d_out d_in"],
     u_q: Float[Array, "m d_in"],

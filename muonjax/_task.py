@@ -149,8 +149,8 @@ def sample_task(
     key_u, key_v = jax.random.split(key)
     scale_u = jnp.sqrt(power_law_spectrum(d, kappa_u, dtype=dt))
     scale_v = jnp.sqrt(power_law_spectrum(d_out, kappa_v, dtype=dt))
-    u = jax.random.normal(key_u, (n, d), dt) * scale_u
-    v = jax.random.normal(key_v, (n, d_out), dt) * scale_v
+    u = jax.random.normal(key_u, (n, d), dt) * scale_u[None, :]
+    v = jax.random.normal(key_v, (n, d_out), dt) * scale_v[None, :]
     return GaussianTask(u=u, v=v, p=power_law_frequencies(n, alpha, dtype=dt))
 
 
