@@ -44,7 +44,7 @@ class Trajectory(NamedTuple):
     """
 
     loss: Float[Array, " T1"]
-    count: Int[Array, " T1"]
+    count: Int[Array, " T1"]  # type: ignore[assignment]  # shadows tuple.count
     prefix: Int[Array, " T1"]
     weighted_accuracy: Float[Array, " T1"]
 

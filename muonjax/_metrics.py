@@ -29,7 +29,7 @@ class Capacity(NamedTuple):
         weighted_accuracy: ``sum_i p_i [i recovered]``.
     """
 
-    count: Int[Array, ""]
+    count: Int[Array, ""]  # type: ignore[assignment]  # shadows tuple.count
     prefix: Int[Array, ""]
     weighted_accuracy: Float[Array, ""]
 
@@ -38,7 +38,7 @@ class Metrics(NamedTuple):
     """Population loss and capacity of a memory ``W`` on a task."""
 
     loss: Float[Array, ""]
-    count: Int[Array, ""]
+    count: Int[Array, ""]  # type: ignore[assignment]  # shadows tuple.count
     prefix: Int[Array, ""]
     weighted_accuracy: Float[Array, ""]
 

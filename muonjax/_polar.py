@@ -17,12 +17,17 @@ All three act on the singular values of ``G = U diag(s) V^T``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from muonjax import _validate
+
+#: Newton-Schulz coefficients: a name, one ``(a, b, c)`` triple, or a ``(k, 3)`` table.
+CoeffsLike = str | ArrayLike | Sequence[float] | Sequence[Sequence[float]]
 
 #: Keller Jordan's quintic, optax's default: fast, but does not converge to the polar
 #: factor (singular values land roughly in 0.5..1.5, SPEC E).
@@ -44,7 +49,7 @@ POLAR_EXPRESS_COEFFS = (
     (1.875, -1.25, 0.375),
 )
 
-_NAMED_COEFFS = {
+_NAMED_COEFFS: dict[str, CoeffsLike] = {
     "jordan": JORDAN_COEFFS,
     "cubic": CUBIC_COEFFS,
     "quintic": QUINTIC_COEFFS,
@@ -53,7 +58,7 @@ _NAMED_COEFFS = {
 
 
 def newton_schulz_coefficients(
-    coeffs: str | ArrayLike, steps: int, *, safety: float = 1.0
+    coeffs: CoeffsLike, steps: int, *, safety: float = 1.0
 ) -> np.ndarray:
     """Per-step Newton-Schulz coefficients as a ``(steps, 3)`` array.
 
@@ -163,7 +168,7 @@ def newton_schulz(
     g: Float[Array, "m n"],
     *,
     steps: int = 5,
-    coeffs: str | ArrayLike = JORDAN_COEFFS,
+    coeffs: CoeffsLike = JORDAN_COEFFS,
     safety: float = 1.0,
     eps: float = 1e-8,
 ) -> Float[Array, "m n"]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -285,9 +285,7 @@ def sample_batch(
     return jax.random.choice(key, task.n, (batch_size,), replace=True, p=task.p)
 
 
-def batch_frequencies(
-    indices: Int[Array, " B"], n: int, *, dtype: object = None
-) -> Array:
+def batch_frequencies(indices: Int[Array, " B"], n: int, *, dtype: Any = None) -> Array:
     """Empirical frequencies ``count_i / B`` of a batch of item indices, ``(n,)``."""
     dtype = jnp.float32 if dtype is None else dtype
     counts = jnp.zeros((n,), dtype).at[indices].add(1)

@@ -19,10 +19,12 @@ import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike, Float
+from optax import ScalarOrSchedule
 
 from muonjax import _validate
 from muonjax._polar import (
     JORDAN_COEFFS,
+    CoeffsLike,
     newton_schulz,
     newton_schulz_coefficients,
     polar,
@@ -30,9 +32,6 @@ from muonjax._polar import (
 )
 from muonjax._scores import population_grad
 from muonjax._task import GaussianTask, check_task
-
-ScalarOrSchedule = float | optax.Schedule
-
 
 # --------------------------------------------------------------------------------------
 # Newton with ridge at W = 0: a Kronecker-factored Hessian.
@@ -185,7 +184,7 @@ def scale_by_polar(*, rtol: ArrayLike | None = None) -> optax.GradientTransforma
 class ScaleByScheduleState(NamedTuple):
     """Step counter for transforms whose parameter follows a schedule."""
 
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
 
 
 def scale_by_smoothed_polar(
@@ -220,7 +219,7 @@ def scale_by_smoothed_polar(
 def scale_by_newton_schulz(
     *,
     steps: int = 5,
-    coeffs: str | ArrayLike = JORDAN_COEFFS,
+    coeffs: CoeffsLike = JORDAN_COEFFS,
     safety: float = 1.0,
     eps: float = 1e-8,
 ) -> optax.GradientTransformation:
@@ -288,7 +287,7 @@ def muon_newton_schulz(
     learning_rate: ScalarOrSchedule,
     *,
     steps: int = 5,
-    coeffs: str | ArrayLike = JORDAN_COEFFS,
+    coeffs: CoeffsLike = JORDAN_COEFFS,
     safety: float = 1.0,
 ) -> optax.GradientTransformation:
     """Practical Muon: Newton-Schulz polar factor, no momentum. SPEC A.3 [derived]."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -95,7 +96,7 @@ def finite_array(name: str, x: jax.Array) -> None:
         )
 
 
-def shape(name: str, x: object, expected: Sequence[int | None]) -> None:
+def shape(name: str, x: Any, expected: Sequence[int | None]) -> None:
     """Check the shape of an array; ``None`` in ``expected`` matches any size."""
     got = tuple(np.shape(x))
     ok = len(got) == len(expected) and all(
@@ -106,10 +107,10 @@ def shape(name: str, x: object, expected: Sequence[int | None]) -> None:
         raise ValueError(f"{name} must have shape {want}, got {name}.shape={got}")
 
 
-def float_dtype(name: str, dtype: object) -> jnp.dtype:
+def float_dtype(name: str, dtype: Any) -> np.dtype:
     """Resolve a floating dtype, refusing float64 when JAX's x64 mode is off."""
     try:
-        dt = jnp.dtype(dtype)  # type: ignore[arg-type]
+        dt = jnp.dtype(dtype)
     except TypeError as err:
         raise ValueError(
             f"{name} must be a floating dtype, got {name}={dtype!r}"
