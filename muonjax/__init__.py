@@ -7,7 +7,15 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
-from muonjax._loop import StepResult, Trajectory, one_step, train
+from muonjax._loop import (
+    EarlyStopResult,
+    StepResult,
+    Trajectory,
+    one_step,
+    plateau_step,
+    train,
+    train_early_stopping,
+)
 from muonjax._metrics import (
     Capacity,
     Metrics,
@@ -75,6 +83,7 @@ __all__ = [
     "POLAR_EXPRESS_COEFFS",
     "QUINTIC_COEFFS",
     "Capacity",
+    "EarlyStopResult",
     "GaussianTask",
     "KroneckerFactors",
     "Metrics",
@@ -103,6 +112,7 @@ __all__ = [
     "newton_schulz",
     "newton_schulz_coefficients",
     "one_step",
+    "plateau_step",
     "polar",
     "population_grad",
     "population_loss",
@@ -122,4 +132,5 @@ __all__ = [
     "singular_value_map",
     "smoothed_polar",
     "train",
+    "train_early_stopping",
 ]

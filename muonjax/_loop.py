@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, ArrayLike, Float, Int
 
 from muonjax import _validate
 from muonjax._metrics import (
@@ -198,3 +199,152 @@ def train(
     if key is None:
         key = jax.random.key(0)  # unused without a batch
     return _train(task, tx, w0, key, steps, batch_size, bool(deflate), block_size)
+
+
+class EarlyStopResult(NamedTuple):
+    """A run stopped by the plateau rule.
+
+    Attributes:
+        w: the memory at the stopping step.
+        trajectory: metrics of ``W_0 .. W_max_steps``; entries after ``stop_step`` are
+            unused (loss and weighted accuracy NaN, count and prefix -1).
+        stop_step: the step whose memory was kept (``max_steps`` if the rule never
+            fired).
+    """
+
+    w: Float[Array, "d_out d_in"]
+    trajectory: Trajectory
+    stop_step: Int[Array, ""]
+
+
+def plateau_step(count: ArrayLike, *, window: int = 10, min_gain: float = 0.005) -> int:
+    """First step ``t >= window`` with ``count[t] < (1 + min_gain) count[t - window]``.
+
+    The early-stopping rule of Kim et al. Figure 4 ("stop when the capacity
+    improvement over 10 steps drops below 0.5%") applied to a full trajectory;
+    returns ``len(count) - 1`` when it never fires. Zero capacity that stays zero does
+    not count as a plateau (``0 < 0`` is false), so a slow start is not cut short.
+    """
+    window = _validate.positive_int("window", window)
+    _validate.real("min_gain", min_gain, lower=0.0)
+    c = np.asarray(count, dtype=np.float64)
+    for t in range(window, c.shape[0]):
+        if c[t] < (1 + min_gain) * c[t - window]:
+            return t
+    return c.shape[0] - 1
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "tx",
+        "max_steps",
+        "window",
+        "batch_size",
+        "deflate",
+        "block_size",
+    ),
+)
+def _train_until(
+    task, tx, w0, key, min_gain, max_steps, window, batch_size, deflate, block_size
+):
+    dtype = w0.dtype
+    history = Trajectory(
+        loss=jnp.full((max_steps + 1,), jnp.nan, dtype),
+        count=jnp.full((max_steps + 1,), -1, jnp.int32),
+        prefix=jnp.full((max_steps + 1,), -1, jnp.int32),
+        weighted_accuracy=jnp.full((max_steps + 1,), jnp.nan, dtype),
+    )
+
+    def write(hist, t, metrics):
+        return Trajectory(*(h.at[t].set(m) for h, m in zip(hist, metrics, strict=True)))
+
+    def cond(carry):
+        t, _, _, _, stopped = carry
+        return (t < max_steps) & ~stopped
+
+    def body(carry):
+        t, w, opt_state, hist, _ = carry
+        weights = None
+        if batch_size is not None:
+            idx = sample_batch(task, batch_size, key=jax.random.fold_in(key, t))
+            weights = batch_frequencies(idx, task.n, dtype=w.dtype)
+        res = population_pass(
+            w, task, grad_weights=weights, deflate=deflate, block_size=block_size
+        )
+        metrics = metrics_from_pass(res.margins, res.loss, task.p)
+        hist = write(hist, t, metrics)
+        past = hist.count[jnp.maximum(t - window, 0)]
+        stopped = (t >= window) & (metrics.count < (1 + min_gain) * past)
+        updates, new_state = tx.update(res.grad, opt_state, w)
+        # A stopped run keeps W_t: the rule fired on W_t's capacity.
+        w = jnp.where(stopped, w, optax.apply_updates(w, updates))
+        opt_state = jax.tree.map(
+            lambda new, old: jnp.where(stopped, old, new), new_state, opt_state
+        )
+        return t + jnp.where(stopped, 0, 1), w, opt_state, hist, stopped
+
+    init = (jnp.zeros((), jnp.int32), w0, tx.init(w0), history, jnp.zeros((), bool))
+    t, w, _, hist, stopped = jax.lax.while_loop(cond, body, init)
+    # A run that never stopped has not measured W_max_steps yet.
+    final = evaluate(w, task, block_size=block_size)
+    hist = jax.tree.map(
+        lambda old, new: jnp.where(stopped, old, new), hist, write(hist, t, final)
+    )
+    return EarlyStopResult(w, hist, t)
+
+
+def train_early_stopping(
+    task: GaussianTask,
+    tx: optax.GradientTransformation,
+    *,
+    max_steps: int,
+    window: int = 10,
+    min_gain: float = 0.005,
+    batch_size: int | None = None,
+    key: jax.Array | None = None,
+    deflate: bool = False,
+    w0: Float[Array, "d_out d_in"] | None = None,
+    block_size: int | None = None,
+) -> EarlyStopResult:
+    """Train until the capacity plateaus, at most ``max_steps`` steps.
+
+    Stops at the first step ``t >= window`` where the recovered count satisfies
+    ``count_t < (1 + min_gain) count_{t - window}`` (Kim et al. Figure 4: "early stop
+    when the capacity improvement over 10 steps drops below 0.5%" [seed]), keeping
+    ``W_t``. Runs in a ``lax.while_loop``, so a stopped run costs nothing more; under
+    ``jax.vmap`` the loop runs until every seed has stopped, each seed keeping its
+    own stopping step. Minibatch keys are ``fold_in(key, t)``. The same stopping step
+    follows from :func:`plateau_step` on a full :func:`train` trajectory.
+
+    Args:
+        task, tx, batch_size, key, deflate, w0, block_size: as in :func:`train`.
+        max_steps: the most updates, >= 1 (Figure 4 uses 500).
+        window: steps over which the gain is measured, >= 1.
+        min_gain: relative gain below which the run stops, >= 0.
+
+    Returns:
+        An :class:`EarlyStopResult`.
+    """
+    max_steps = _validate.positive_int("max_steps", max_steps)
+    window = _validate.positive_int("window", window)
+    _validate.real("min_gain", min_gain, lower=0.0)
+    batch_size, block_size = _check_common(task, batch_size, block_size, key)
+    if w0 is None:
+        w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
+    _validate.shape("w0", w0, (task.d_out, task.d_in))
+    _validate.finite_array("w0", w0)
+    if key is None:
+        key = jax.random.key(0)  # unused without a batch
+    return _train_until(
+        task,
+        tx,
+        w0,
+        key,
+        jnp.asarray(min_gain, w0.dtype),
+        max_steps,
+        window,
+        batch_size,
+        bool(deflate),
+        block_size,
+    )

@@ -138,3 +138,40 @@ def test_no_retrace_on_a_second_call(task):
     other = mj.sample_task(120, 8, 1.4, key=jax.random.key(5), dtype=jnp.float64)
     mj.train(other, tx, steps=2)
     assert mj._loop._train._cache_size() == before
+
+
+def test_plateau_step_rule():
+    assert mj.plateau_step([0, 0, 0, 0], window=2) == 3  # zero stays zero: no stop
+    assert mj.plateau_step([0, 5, 9, 9, 10], window=2) == 4  # 10 < 1.005 * 9
+    assert mj.plateau_step([0, 100, 200, 201], window=1, min_gain=0.01) == 3
+    assert mj.plateau_step([0, 100, 200, 203], window=1, min_gain=0.01) == 3
+
+
+@pytest.mark.parametrize("max_steps", [4, 30])
+def test_early_stopping_matches_the_rule_on_a_full_trajectory(max_steps):
+    task = mj.sample_task(300, 12, 1.5, key=jax.random.key(0), dtype=jnp.float64)
+    tx = mj.muon_exact(2 * 12**0.5)
+    _, full = mj.train(task, tx, steps=max_steps)
+    expected = mj.plateau_step(full.count, window=5)
+    res = mj.train_early_stopping(task, tx, max_steps=max_steps, window=5)
+    assert int(res.stop_step) == expected
+    k = expected + 1
+    assert_close(_as_array(res.trajectory)[:k], _as_array(full)[:k])
+    assert np.all(np.asarray(res.trajectory.count)[k:] == -1)
+    w_at_stop, _ = mj.train(task, tx, steps=expected)
+    assert_close(res.w, w_at_stop, tol={"rtol": 1e-8, "atol": 1e-10})
+
+
+def test_early_stopping_under_vmap_keeps_each_seed_stop():
+    def run(key):
+        task = mj.sample_task(200, 10, 1.5, key=key, dtype=jnp.float64)
+        return mj.train_early_stopping(task, mj.muon_exact(2.0), max_steps=25, window=3)
+
+    keys = jax.random.split(jax.random.key(1), 3)
+    batched = jax.vmap(run)(keys)
+    for i, key in enumerate(keys):
+        single = run(key)
+        assert int(batched.stop_step[i]) == int(single.stop_step)
+        np.testing.assert_array_equal(
+            batched.trajectory.count[i], single.trajectory.count
+        )
