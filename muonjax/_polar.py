@@ -130,7 +130,7 @@ def polar(
         _validate.real("rtol", rtol, lower=0.0)
     u, s, vt = jnp.linalg.svd(g, full_matrices=False)
     keep = s > _singular_value_floor(s, g.shape, rtol)
-    return (u * keep.astype(g.dtype)) @ vt
+    return (u * keep.astype(g.dtype)[None, :]) @ vt
 
 
 def smoothed_polar(
@@ -156,7 +156,7 @@ def smoothed_polar(
     lam = jnp.asarray(lam, s.dtype)
     safe = jnp.where(keep, s, jnp.ones_like(s))
     h = jnp.where(keep, safe / jnp.sqrt(safe**2 + lam**2), jnp.zeros_like(s))
-    return (u * h) @ vt
+    return (u * h[None, :]) @ vt
 
 
 def newton_schulz(
