@@ -20,7 +20,7 @@ from muonjax import _validate
 def test_real_accepts_size_one_arrays_of_any_rank():
     _validate.real("x", np.array([0.5]), lower=0.0)
     _validate.real("x", jnp.ones((1, 1)), lower=0.0)
-    with pytest.raises(ValueError, match="x must be > 0.0"):
+    with pytest.raises(ValueError, match=r"x must be > 0\.0"):
         _validate.real("x", np.array([0.0]), lower=0.0, lower_open=True)
 
 
