@@ -7,6 +7,10 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
+# --- Orthogonal memory with a hierarchical spectrum (SPEC Part B): a subpackage,
+# used as ``from muonjax import orthogonal`` or ``muonjax.orthogonal.run(...)``;
+# its names stay in the subpackage (it imports only private core modules).
+from muonjax import orthogonal
 from muonjax._loop import StepResult, Trajectory, one_step, train
 from muonjax._metrics import (
     Capacity,
@@ -103,6 +107,7 @@ __all__ = [
     "newton_schulz",
     "newton_schulz_coefficients",
     "one_step",
+    "orthogonal",
     "polar",
     "population_grad",
     "population_loss",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +70,8 @@ def fit_line(
     with np.errstate(divide="ignore", invalid="ignore"):
         fx = np.log(x) if log_x else x
         fy = np.log(y) if log_y else y
+    from scipy import stats  # here, not at import: scipy.stats takes ~0.5 s to load
+
     keep = np.isfinite(fx) & np.isfinite(fy)
     n = int(keep.sum())
     excluded = int(x.size - n)

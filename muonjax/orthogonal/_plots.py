@@ -4,6 +4,7 @@ Each function takes the plain results of :mod:`muonjax.orthogonal._measure` (or
 :class:`Dynamics` objects), draws on a new ``matplotlib.figure.Figure`` (rendered by
 the Agg canvas, so no display and no global backend switch are needed), writes
 ``<path>.png`` and ``<path>.pdf`` when ``path`` is given, and returns the figure.
+matplotlib is imported on the first call, so ``import muonjax`` stays light.
 
 References:
     SPEC B.4 [seed: per-group curves, scaling-law fits, the SignGD comparison].
@@ -14,12 +15,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.figure import Figure
 
 from muonjax.orthogonal._dynamics import Dynamics
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure(**kwargs) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(layout="constrained", **kwargs)
+
+
+def _cmap(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
 
 #: Display names of the update rules.
 RULE_LABELS = {
@@ -48,7 +64,7 @@ def save_figure(fig: Figure, path: str | Path | None) -> list[Path]:
 
 
 def _group_colors(m: int) -> list:
-    cmap = colormaps["viridis"]
+    cmap = _cmap("viridis")
     return [cmap(g / max(m - 1, 1)) for g in range(m)]
 
 
@@ -84,7 +100,7 @@ def plot_group_losses(
     """
     rules = list(dict.fromkeys(r for row in rows.values() for r in row))
     n_rows, n_cols = len(rows), len(rules)
-    fig = Figure(figsize=(3.2 * n_cols + 0.6, 2.8 * n_rows + 0.4), layout="constrained")
+    fig = _figure(figsize=(3.2 * n_cols + 0.6, 2.8 * n_rows + 0.4))
     axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex="row", sharey="row")
     for i, (row_label, runs) in enumerate(rows.items()):
         l_star = 0.0 if optimal_losses is None else optimal_losses.get(row_label, 0.0)
@@ -133,7 +149,7 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
     """
     sz = result.sizes
     beta, log_k = sz["beta"], sz["log_k"]
-    fig = Figure(figsize=(6.4, 4.6), layout="constrained")
+    fig = _figure(figsize=(6.4, 4.6))
     ax = fig.subplots()
     t = np.arange(1, result.gd_envelope.shape[0])
     ax.plot(
@@ -220,7 +236,7 @@ def plot_signgd_oracle(result, *, path: str | Path | None = None) -> Figure:
         step multiplier); right, per-group excess at ``T`` against group index.
     """
     l_star = result.l_star
-    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    fig = _figure(figsize=(10.0, 4.2))
     ax, bx = fig.subplots(1, 2)
     t = np.arange(result.muon_loss.shape[0])
     lr = result.sizes["lr"]
@@ -240,7 +256,7 @@ def plot_signgd_oracle(result, *, path: str | Path | None = None) -> Figure:
         label=f"TRA-SignGD (eta={lr / 2:g}, oracle basis)",
     )
     ax.plot(t, _positive(result.gd_loss - l_star), color="C0", lw=1.2, label="GD")
-    cmap = colormaps["Greys"]
+    cmap = _cmap("Greys")
     mults = result.multipliers
     for k, mlt in enumerate(mults):
         y = result.signgd_loss[:, k].mean(axis=0) - l_star
