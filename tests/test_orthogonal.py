@@ -266,7 +266,7 @@ def test_block_projection_and_norms():
 
 def reference_full_run(task, rule, eta, steps, rtol=None):
     """Plain loop on W with jax.grad of the loss written directly in W."""
-    grad_fn = jax.value_and_grad(og.full_loss)
+    grad_fn = jax.jit(jax.value_and_grad(og.full_loss))
     w = jnp.zeros((task.dim, task.dim), F64)
     losses = []
     for _ in range(steps):
@@ -309,9 +309,13 @@ def test_block_path_equals_task_path(rule):
     eta = 20.0 if rule == "gd" else 0.3
     dt = og.run(task, rule, eta, steps=25, path="task", keep_params=True)
     db = og.run(task, rule, eta, steps=25, path="block", keep_params=True)
-    df = og.run(task, rule, eta, steps=25, path="full")
     np.testing.assert_allclose(db.loss, dt.loss, rtol=RTOL64)
-    np.testing.assert_allclose(df.loss, dt.loss, rtol=RTOL64)
+    if rule in ("signgd", "adam"):
+        # Entrywise rules are exact in task coordinates only for one-hot
+        # embeddings: check against the d x d path (GD and Muon are checked
+        # against it in a random basis above).
+        df = og.run(task, rule, eta, steps=25, path="full")
+        np.testing.assert_allclose(df.loss, dt.loss, rtol=RTOL64)
     np.testing.assert_allclose(db.group_loss, dt.group_loss, rtol=RTOL64)
     np.testing.assert_allclose(db.group_accuracy, dt.group_accuracy)
     np.testing.assert_allclose(db.update_norm, dt.update_norm, rtol=1e-9, atol=1e-12)
@@ -335,7 +339,7 @@ def test_adam_matches_optax_loop():
     tx = optax.adam(0.05, b1=0.8, b2=0.95, eps=1e-6)
     w = jnp.zeros((6, 6), F64)
     state = tx.init(w)
-    grad_fn = jax.value_and_grad(og.full_loss)
+    grad_fn = jax.jit(jax.value_and_grad(og.full_loss))
     losses = []
     for _ in range(20):
         loss, g = grad_fn(w, task)
@@ -388,21 +392,20 @@ def test_run_bad_arguments():
 
 
 def test_vmap_over_learning_rates_and_seeds_matches_single_runs():
-    lrs = jnp.asarray([0.1, 0.3], F64)
-
     def one(key, lr):
         task = og.power_law_task(
             2, 3, 1.5, alpha=0.2, embedding="random", dim=8, key=key, dtype=F64
         )
         return og.run(task, "signgd", lr, steps=8, path="full").loss
 
-    keys = jax.random.split(jax.random.key(0), 2)
-    batched = jax.vmap(lambda k: jax.vmap(lambda e: one(k, e))(lrs))(keys)
-    assert batched.shape == (2, 2, 9)
-    for i, j in ((0, 1), (1, 0)):
-        np.testing.assert_allclose(batched[i, j], one(keys[i], lrs[j]), rtol=1e-12)
-    # Different bases give different SignGD runs (the rule is basis dependent).
-    assert float(jnp.abs(batched[0, 0] - batched[1, 0]).max()) > 1e-6
+    # One vmap over (basis seed, learning rate) pairs; one compile for the batch.
+    keys = jax.random.split(jax.random.key(0), 3)
+    lrs = jnp.asarray([0.1, 0.3, 0.1], F64)
+    batched = jax.vmap(one)(keys, lrs)
+    assert batched.shape == (3, 9)
+    np.testing.assert_allclose(batched[1], one(keys[1], lrs[1]), rtol=1e-12)
+    # Same rate, different bases: different SignGD runs (basis dependent rule).
+    assert float(jnp.abs(batched[0] - batched[2]).max()) > 1e-6
 
 
 def test_float32_default_and_no_recompile():

@@ -91,7 +91,7 @@ def scaling_small():
         num_groups=16,
         group_size=64,
         beta=2.0,
-        gd_steps=3000,
+        gd_steps=2000,
         muon_horizons=(32, 64, 128, 256),
     )
 
@@ -116,13 +116,15 @@ def test_scaling_laws_direction_at_small_size(scaling_small):
 
 
 def test_block_symmetry_of_muon_iterates():
-    r = og.measure_block_symmetry(num_groups=2, group_size=4, dim=12, steps=20)
+    r = og.measure_block_symmetry(
+        num_groups=2, group_size=4, dim=12, steps=20, rules=("muon", "gd", "signgd")
+    )
     d = dict(zip(r.rules, r.max_defect, strict=True))
-    # Prop 6.1: exact (rounding-level) for Muon; also GD and the oracle.
-    for rule in ("muon", "gd", "tra_signgd"):
+    # Prop 6.1: exact (rounding-level) for Muon, and for GD.
+    for rule in ("muon", "gd"):
         assert d[rule] < 1e3 * r.eps
-    # Entrywise rules in a random basis break it.
-    assert d["signgd"] > 1e-2 and d["adam"] > 1e-2
+    # SignGD, entrywise in a random basis, breaks it.
+    assert d["signgd"] > 1e-2
 
 
 @pytest.mark.parametrize(("alpha", "shape"), [(0.0, (4, 8)), (0.3, (2, 4))])
@@ -188,9 +190,10 @@ def test_compare_rules_and_figures(tmp_path, scaling_small, signgd_small):
         rows, optimal_losses={"alpha=0.3": 1.0}, path=tmp_path / "groups"
     )
     assert len(fig.axes) >= 10
-    og.plot_group_losses(rows, accuracy=True, path=tmp_path / "acc.png")
+    acc = og.plot_group_losses(rows, accuracy=True, log_time=True)
+    assert acc.axes[0].get_ylabel() == "group accuracy"
     og.plot_scaling_laws(scaling_small, path=tmp_path / "scaling")
     og.plot_signgd_oracle(signgd_small, path=tmp_path / "sign")
-    for stem in ("groups", "acc", "scaling", "sign"):
+    for stem in ("groups", "scaling", "sign"):
         for ext in (".png", ".pdf"):
             assert (tmp_path / (stem + ext)).stat().st_size > 1000

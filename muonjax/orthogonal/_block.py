@@ -53,8 +53,9 @@ class BlockMatrix(NamedTuple):
 
 def zeros_block(num_groups: int, dtype: object = jnp.float32) -> BlockMatrix:
     """The zero block matrix."""
+    dt = _validate.float_dtype("dtype", dtype)
     return BlockMatrix(
-        jnp.zeros((num_groups,), dtype), jnp.zeros((num_groups, num_groups), dtype)
+        jnp.zeros((num_groups,), dt), jnp.zeros((num_groups, num_groups), dt)
     )
 
 

@@ -9,7 +9,8 @@ A new ``steps``, rule, path or task shape compiles again.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -18,11 +19,15 @@ from jaxtyping import Array, ArrayLike, Float
 
 from muonjax import _validate
 from muonjax.orthogonal._block import block_frobenius_norm, zeros_block
-from muonjax.orthogonal._loss import block_state, full_state, task_state
+from muonjax.orthogonal._loss import State, block_state, full_state, task_state
 from muonjax.orthogonal._task import HierarchicalTask
 from muonjax.orthogonal._updates import check_rule, optimizer
 
-_STATE_FNS = {"full": full_state, "task": task_state, "block": block_state}
+_STATE_FNS: dict[str, Callable[[Any, HierarchicalTask], State]] = {
+    "full": full_state,
+    "task": task_state,
+    "block": block_state,
+}
 
 
 class Dynamics(NamedTuple):
@@ -44,7 +49,7 @@ class Dynamics(NamedTuple):
     group_loss: Float[Array, "T1 M"]
     group_accuracy: Float[Array, "T1 M"]
     update_norm: Float[Array, " T1"]
-    params: object = None
+    params: Any = None
 
 
 def init_params(task: HierarchicalTask, path: str):
@@ -72,14 +77,24 @@ def _run(task, learning_rate, rule, steps, path, keep_params, opts):
         params, opt_state = carry
         st = state_fn(params, task)
         updates, opt_state = tx.update(st.grad, opt_state, params)
-        out = (st.loss, st.group_loss, st.group_accuracy, _norm(updates, task, path))
+        out: tuple[Any, ...] = (
+            st.loss,
+            st.group_loss,
+            st.group_accuracy,
+            _norm(updates, task, path),
+        )
         if keep_params:
             out = (*out, params)
         return (optax.apply_updates(params, updates), opt_state), out
 
     (params, _), hist = jax.lax.scan(step, (params, tx.init(params)), None, steps)
     last = state_fn(params, task)
-    tail = (last.loss, last.group_loss, last.group_accuracy, jnp.zeros_like(last.loss))
+    tail: tuple[Any, ...] = (
+        last.loss,
+        last.group_loss,
+        last.group_accuracy,
+        jnp.zeros_like(last.loss),
+    )
     if keep_params:
         tail = (*tail, params)
 

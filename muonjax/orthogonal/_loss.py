@@ -35,7 +35,7 @@ References:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -66,8 +66,8 @@ class State(NamedTuple):
     loss: Float[Array, ""]
     group_loss: Float[Array, " M"]
     group_accuracy: Float[Array, " M"]
-    grad: object
-    residual: object
+    grad: Any
+    residual: Any
 
 
 def _shifted_lse(shift: jax.Array, weight: jax.Array, axis: int) -> jax.Array:
@@ -145,14 +145,14 @@ def task_state(a: Float[Array, "K K"], task: HierarchicalTask) -> State:
 
 def to_task(w: Float[Array, "d d"], task: HierarchicalTask) -> Float[Array, "K K"]:
     """Task coordinates ``A = q_out^T W q_in`` of a memory ``W``."""
-    if task.is_identity:
+    if task.q_in is None or task.q_out is None:
         return w
     return task.q_out.T @ w @ task.q_in
 
 
 def from_task(a: Float[Array, "K K"], task: HierarchicalTask) -> Float[Array, "d d"]:
     """The memory ``W = q_out A q_in^T`` of task coordinates ``A``."""
-    if task.is_identity:
+    if task.q_in is None or task.q_out is None:
         return a
     return task.q_out @ a @ task.q_in.T
 
@@ -173,8 +173,8 @@ def full_loss(w: Float[Array, "d d"], task: HierarchicalTask) -> Float[Array, ""
     """
     k = task.num_queries
     eye = jnp.eye(k, dtype=w.dtype)
-    e_in = task.norm * (eye if task.is_identity else task.q_in)
-    e_out = task.norm * (eye if task.is_identity else task.q_out)
+    e_in = task.norm * (eye if task.q_in is None else task.q_in)
+    e_out = task.norm * (eye if task.q_out is None else task.q_out)
     z = e_out.T @ w @ e_in
     logp = jax.nn.log_softmax(z, axis=0)
     p = query_frequencies(task)

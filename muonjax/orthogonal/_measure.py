@@ -874,13 +874,13 @@ def measure_scaling_laws(
 
     hs = np.asarray(muon_horizons, np.int64)
     mu_lr = muon_c * log_k / (hs * norm**2)
-    last, avg = [], []
+    last_l, avg_l = [], []
     for h, e in zip(hs, mu_lr, strict=True):
         d = run(task, "muon", float(e), steps=int(h), path="block")
         ex = np.asarray(d.loss) - l_star
-        last.append(ex[-1])
-        avg.append(ex[-2:].mean())
-    last, avg = np.asarray(last), np.asarray(avg)
+        last_l.append(ex[-1])
+        avg_l.append(ex[-2:].mean())
+    last, avg = np.asarray(last_l), np.asarray(avg_l)
     gd_at = np.where(hs <= gd_steps, envelope[np.minimum(hs, gd_steps)], np.nan)
     return ScalingLawResult(
         sizes=_sizes(
@@ -952,6 +952,14 @@ class BlockSymmetryResult:
         ]
 
 
+@jax.jit
+def _defects(params: jax.Array, task: HierarchicalTask) -> jax.Array:
+    """Block-symmetry defect of each stacked iterate, in task coordinates."""
+    return jax.vmap(lambda w: block_symmetry_defect(to_task(w, task), task.group_size))(
+        params
+    )
+
+
 @_in_x64
 def measure_block_symmetry(
     *,
@@ -989,10 +997,7 @@ def measure_block_symmetry(
     for rule in rules:
         eta = gd_lr_p1 / _p1(task) if rule == "gd" else lr
         dyn = run(task, rule, eta, steps=steps, path="full", keep_params=True)
-        a = jax.vmap(lambda w: to_task(w, task))(dyn.params)
-        defects.append(
-            np.asarray(jax.vmap(lambda x: block_symmetry_defect(x, group_size))(a))
-        )
+        defects.append(np.asarray(_defects(dyn.params, task)))
     defect = np.stack(defects)
     return BlockSymmetryResult(
         sizes=_sizes(task, beta=beta, steps=steps, lr=lr, seed=seed),
@@ -1107,7 +1112,7 @@ def measure_preconditioner(
                 out.append(block_max_abs(BlockMatrix(pol.diag - 1, pol.off), c))
             return tuple(out)
 
-        top, d, dw = (np.asarray(v) for v in jax.vmap(deviation)(dyn.params))
+        top, d, dw = (np.asarray(v) for v in jax.jit(jax.vmap(deviation))(dyn.params))
         # Descent phase: every phat_{j|j} < p_{j|j}, i.e. the diagonal of P - Phat_t
         # is positive; from the first overshoot on it changes sign.
         over = np.nonzero(top >= 0)[0]
@@ -1240,7 +1245,8 @@ class SignGDResult:
             ``T`` equals Muon's (log-log interpolation on the grid; nan when the
             grid does not bracket it).
         imbalance: dict rule -> last group's excess at ``T`` over the first's
-            (SignGD: at the matched step, seed mean).
+            (SignGD: at the matched step, seed mean); excesses are floored at
+            1e-12, the float64 resolution of ``L - L*``.
         rates: dict rule -> ``(M,)`` per-group rate of ``log`` excess over
             ``[T/2, T]`` in units of ``eta r^2``.
     """
@@ -1275,9 +1281,13 @@ class SignGDResult:
                 float(per_seed.min()),
                 float(per_seed.max()),
                 self.sizes,
-                "1 would be a match; interval = range over bases; SignGD needs "
-                f"{self.matching_multiplier:.3g} x the matched step to reach Muon's "
-                "excess at T",
+                "1 would be a match; interval = range over bases; "
+                + (
+                    f"SignGD needs {self.matching_multiplier:.3g} x the matched step "
+                    "to reach Muon's excess at T"
+                    if math.isfinite(self.matching_multiplier)
+                    else "no step multiplier on the grid reaches Muon's excess at T"
+                ),
             ),
         ]
         for rule, v in self.imbalance.items():
@@ -1351,7 +1361,7 @@ def measure_signgd_random_basis(
         return matched, dyn.loss, dyn.group_loss
 
     keys = jax.random.split(jax.random.key(0), seeds)
-    matched, sl, sgl = _np(jax.vmap(one_seed)(keys))
+    matched, sl, sgl = _np(jax.jit(jax.vmap(one_seed))(keys))
     ident = power_law_task(num_groups, group_size, beta, alpha=alpha, dtype=F64)
     l_star = float(optimal_loss(ident))
     mu = _np(run(ident, "muon", lr, steps=steps, path="block"))
@@ -1375,13 +1385,17 @@ def measure_signgd_random_basis(
     i = int(np.argmin(np.abs(np.asarray(multipliers) - 1.0)))
 
     def imb(gl):
+        # A converged head group has excess at rounding level (float64 resolves
+        # L - L* to ~1e-15 L*): floor it at 1e-12 so the ratio stays finite.
         ex = gl[-1] - l_star
-        return float(ex[-1] / ex[0])
+        return float(max(ex[-1], 1e-12) / max(ex[0], 1e-12))
 
     sign_matched = sgl[:, i].mean(axis=0)
     return SignGDResult(
         sizes={
-            **_sizes(ident, beta=beta, steps=steps, lr=lr, seeds=seeds),
+            **_sizes(
+                ident, beta=beta, steps=steps, lr=lr, seeds=seeds, gd_lr_p1=gd_lr_p1
+            ),
             "d": dim,
             "embedding": "random (SignGD); identity elsewhere (exact)",
         },

@@ -78,6 +78,7 @@ def plot_group_losses(
     rows: Mapping[str, Mapping[str, Dynamics]],
     *,
     optimal_losses: Mapping[str, float] | None = None,
+    learning_rates: Mapping[str, float] | None = None,
     accuracy: bool = False,
     log_time: bool = False,
     title: str | None = None,
@@ -90,6 +91,7 @@ def plot_group_losses(
             :class:`Dynamics` (numpy arrays are fine).
         optimal_losses: row label -> ``L*`` subtracted from the per-group losses
             (default 0).
+        learning_rates: rule name -> ``eta``, shown in the panel titles.
         accuracy: plot per-group accuracy instead of excess loss.
         log_time: logarithmic step axis.
         title: figure title.
@@ -121,7 +123,10 @@ def plot_group_losses(
                 ax.set_yscale("log")
             if log_time:
                 ax.set_xscale("symlog", linthresh=1.0)
-            ax.set_title(f"{RULE_LABELS.get(rule, rule)} ({row_label})", fontsize=9)
+            name = RULE_LABELS.get(rule, rule)
+            if learning_rates and rule in learning_rates:
+                name += f", eta={learning_rates[rule]:.3g}"
+            ax.set_title(f"{name}\n{row_label}", fontsize=9)
             ax.set_xlabel("step t")
             if j == 0:
                 ax.set_ylabel("group accuracy" if accuracy else "group loss L_g - L*")
@@ -206,6 +211,15 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
             color="C3",
             label=f"Muon fit: slope {f.slope:.2f} [{f.low:.2f}, {f.high:.2f}]",
         )
+    fa = result.muon_fit_avg
+    if math.isfinite(fa.slope):
+        ax.plot(
+            hs,
+            np.exp(fa.intercept) * hs.astype(float) ** fa.slope,
+            "-.",
+            color="C1",
+            label=f"2-step mean fit: {fa.slope:.2f} [{fa.low:.2f}, {fa.high:.2f}]",
+        )
     ax.plot(
         hs, (log_k / hs) ** 2, ":", color="C3", label="predicted Muon: (log K / T)^2"
     )
@@ -255,7 +269,8 @@ def plot_signgd_oracle(result, *, path: str | Path | None = None) -> Figure:
         lw=1.5,
         label=f"TRA-SignGD (eta={lr / 2:g}, oracle basis)",
     )
-    ax.plot(t, _positive(result.gd_loss - l_star), color="C0", lw=1.2, label="GD")
+    gd_label = f"GD (eta p_1 = {result.sizes.get('gd_lr_p1', float('nan')):g})"
+    ax.plot(t, _positive(result.gd_loss - l_star), color="C0", lw=1.2, label=gd_label)
     cmap = _cmap("Greys")
     mults = result.multipliers
     for k, mlt in enumerate(mults):

@@ -127,6 +127,11 @@ def random_orthonormal(
         ``(dim, k)`` matrix ``Q`` with ``Q^T Q = I_k``.
     """
     dt = _validate.float_dtype("dtype", dtype)
+    return _haar_columns(key, dim, k, dt)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _haar_columns(key: jax.Array, dim: int, k: int, dt: jnp.dtype) -> jax.Array:
     x = jax.random.normal(key, (dim, k), dt)
     q, r = jnp.linalg.qr(x)
     # Fix the signs of R's diagonal so that Q is Haar distributed.

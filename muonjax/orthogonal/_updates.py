@@ -140,7 +140,8 @@ def optimizer(
         return muon_exact(learning_rate, rtol=rtol)
     if rule == "adam":
         return optax.adam(learning_rate, b1=adam_b1, b2=adam_b2, eps=adam_eps)
-    if rule == "tra_signgd" and path == "full" and not task.is_identity:
+    if rule == "tra_signgd" and path == "full" and task.q_in is not None:
+        assert task.q_out is not None  # both or neither (HierarchicalTask)
         return optax.chain(
             scale_by_task_sign(task.q_out, task.q_in),
             optax.scale_by_learning_rate(learning_rate),
