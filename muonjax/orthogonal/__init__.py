@@ -5,10 +5,20 @@ Dynamics and Scaling Laws*, arXiv 2602.05725. Use as ``from muonjax import
 orthogonal``.
 
 K = M C orthogonal query-answer pairs in M frequency groups of C queries, label noise
-alpha, softmax retrieval. With orthonormal embeddings GD and Muon run exactly in
-K x K task coordinates (``path="task"``) or, since they keep the logits
-block symmetric, with O(M^2) numbers (``path="block"``); SignGD and Adam act
-entrywise in the original coordinates (``path="full"``).
+alpha, embedding norm r, softmax retrieval (:func:`hierarchical_task`,
+:func:`power_law_task`). With orthonormal embeddings GD and Muon run exactly in
+K x K task coordinates (``run(..., path="task")``) or, since every rule here keeps
+the logits group-block symmetric, with O(M^2) numbers (``path="block"``, any K);
+SignGD and Adam act entrywise in the original coordinates (``path="full"``).
+
+Measurements, one per row of SPEC B.3, return plain dataclasses whose
+``comparisons()`` list estimate, interval, prediction and sizes:
+:func:`measure_gd_noiseless` (Thm 4.1), :func:`measure_muon_noiseless` (Thm 4.2),
+:func:`measure_muon_noisy` (Thm 5.1), :func:`measure_gd_stability` (Prop 5.4),
+:func:`measure_scaling_laws` (Thms 5.7, 5.8), :func:`measure_block_symmetry`
+(Prop 6.1), :func:`measure_preconditioner` (Sec. 6), :func:`measure_tra_signgd`
+(Thm 6.3), :func:`measure_signgd_random_basis`. Figures: :func:`plot_group_losses`,
+:func:`plot_scaling_laws`, :func:`plot_signgd_oracle`.
 """
 
 from muonjax.orthogonal._block import (
