@@ -7,6 +7,10 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
+# --- Orthogonal memory with a hierarchical spectrum (SPEC Part B): a subpackage,
+# used as ``from muonjax import orthogonal`` or ``muonjax.orthogonal.run(...)``;
+# its names stay in the subpackage (it imports only private core modules).
+from muonjax import orthogonal
 from muonjax._loop import (
     EarlyStopResult,
     StepResult,
@@ -112,6 +116,7 @@ __all__ = [
     "newton_schulz",
     "newton_schulz_coefficients",
     "one_step",
+    "orthogonal",
     "plateau_step",
     "polar",
     "population_grad",

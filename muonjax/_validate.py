@@ -73,7 +73,7 @@ def real(
                 upper_open=upper_open,
             )
         return
-    v = float(arr)
+    v = float(arr.reshape(()))  # size-1 arrays of any rank (numpy 2 refuses 1-d)
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {name}={value!r}")
     if lower is not None and (v < lower or (lower_open and v == lower)):

@@ -1,0 +1,178 @@
+"""The orthogonal associative memory with a hierarchical spectrum (SPEC Part B).
+
+Li, Wang, Zhong, Lu, Wang (2026), *Muon in Associative Memory Learning: Training
+Dynamics and Scaling Laws*, arXiv 2602.05725. Use as ``from muonjax import
+orthogonal``.
+
+K = M C orthogonal query-answer pairs in M frequency groups of C queries, label noise
+alpha, embedding norm r, softmax retrieval (:func:`hierarchical_task`,
+:func:`power_law_task`). With orthonormal embeddings GD and Muon run exactly in
+K x K task coordinates (``run(..., path="task")``) or, since every rule here keeps
+the logits group-block symmetric, with O(M^2) numbers (``path="block"``, any K);
+SignGD and Adam act entrywise in the original coordinates (``path="full"``).
+
+Measurements, one per row of SPEC B.3, return plain dataclasses whose
+``comparisons()`` list estimate, interval, prediction and sizes:
+:func:`measure_gd_noiseless` (Thm 4.1), :func:`measure_muon_noiseless` (Thm 4.2),
+:func:`measure_muon_noisy` (Thm 5.1), :func:`measure_gd_stability` (Prop 5.4),
+:func:`measure_scaling_laws` (Thms 5.7, 5.8), :func:`measure_block_symmetry`
+(Prop 6.1), :func:`measure_preconditioner` (Sec. 6), :func:`measure_tra_signgd`
+(Thm 6.3), :func:`measure_signgd_random_basis`. Figures: :func:`plot_group_losses`,
+:func:`plot_scaling_laws`, :func:`plot_signgd_oracle`.
+"""
+
+from muonjax.orthogonal._block import (
+    BlockMatrix,
+    block_frobenius_norm,
+    block_max_abs,
+    block_polar,
+    block_sign,
+    block_symmetry_defect,
+    block_to_dense,
+    dense_to_block,
+    zeros_block,
+)
+from muonjax.orthogonal._dynamics import Dynamics, init_params, run
+from muonjax.orthogonal._fit import LineFit, fit_line, log_grid
+from muonjax.orthogonal._loss import (
+    State,
+    block_state,
+    from_task,
+    full_loss,
+    full_state,
+    logit_residual,
+    task_logits,
+    task_state,
+    to_task,
+)
+from muonjax.orthogonal._measure import (
+    BlockSymmetryResult,
+    Comparison,
+    GDNoiselessResult,
+    GDStabilityResult,
+    MuonNoiselessResult,
+    MuonNoisyResult,
+    PreconditionerResult,
+    ScalingLawResult,
+    SignGDResult,
+    StabilityCase,
+    TraSignGDResult,
+    compare_rules,
+    first_rise,
+    measure_block_symmetry,
+    measure_gd_noiseless,
+    measure_gd_stability,
+    measure_muon_noiseless,
+    measure_muon_noisy,
+    measure_preconditioner,
+    measure_scaling_laws,
+    measure_signgd_random_basis,
+    measure_tra_signgd,
+    path_for,
+    softmax_hessian_top,
+)
+from muonjax.orthogonal._plots import (
+    RULE_LABELS,
+    plot_group_losses,
+    plot_scaling_laws,
+    plot_signgd_oracle,
+    save_figure,
+)
+from muonjax.orthogonal._task import (
+    HierarchicalTask,
+    conditional_entropy,
+    group_of_query,
+    hierarchical_task,
+    label_distribution,
+    optimal_loss,
+    optimal_margin,
+    power_law_group_weights,
+    power_law_task,
+    query_frequencies,
+    query_optimal_loss,
+    random_orthonormal,
+    task_summary,
+)
+from muonjax.orthogonal._updates import (
+    PATHS,
+    RULES,
+    optimizer,
+    scale_by_block_polar,
+    scale_by_task_sign,
+    task_sign,
+)
+
+__all__ = [
+    "PATHS",
+    "RULES",
+    "RULE_LABELS",
+    "BlockMatrix",
+    "BlockSymmetryResult",
+    "Comparison",
+    "Dynamics",
+    "GDNoiselessResult",
+    "GDStabilityResult",
+    "HierarchicalTask",
+    "LineFit",
+    "MuonNoiselessResult",
+    "MuonNoisyResult",
+    "PreconditionerResult",
+    "ScalingLawResult",
+    "SignGDResult",
+    "StabilityCase",
+    "State",
+    "TraSignGDResult",
+    "block_frobenius_norm",
+    "block_max_abs",
+    "block_polar",
+    "block_sign",
+    "block_state",
+    "block_symmetry_defect",
+    "block_to_dense",
+    "compare_rules",
+    "conditional_entropy",
+    "dense_to_block",
+    "first_rise",
+    "fit_line",
+    "from_task",
+    "full_loss",
+    "full_state",
+    "group_of_query",
+    "hierarchical_task",
+    "init_params",
+    "label_distribution",
+    "log_grid",
+    "logit_residual",
+    "measure_block_symmetry",
+    "measure_gd_noiseless",
+    "measure_gd_stability",
+    "measure_muon_noiseless",
+    "measure_muon_noisy",
+    "measure_preconditioner",
+    "measure_scaling_laws",
+    "measure_signgd_random_basis",
+    "measure_tra_signgd",
+    "optimal_loss",
+    "optimal_margin",
+    "optimizer",
+    "path_for",
+    "plot_group_losses",
+    "plot_scaling_laws",
+    "plot_signgd_oracle",
+    "power_law_group_weights",
+    "power_law_task",
+    "query_frequencies",
+    "query_optimal_loss",
+    "random_orthonormal",
+    "run",
+    "save_figure",
+    "scale_by_block_polar",
+    "scale_by_task_sign",
+    "softmax_hessian_top",
+    "task_logits",
+    "task_sign",
+    "task_state",
+    "task_summary",
+    "to_task",
+    "zeros_block",
+]
