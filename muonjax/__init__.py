@@ -77,6 +77,38 @@ from muonjax._updates import (
 
 __version__ = "0.1.0"
 
+# --- Theory, fits, verdicts and theorem checks (issue 4) -----------------------------
+# muonjax.theory: every prediction of SPEC A.5 / B.3 as a function, with its tag.
+# _fit: scaling-law fits with bootstrap intervals; _verdict: consistent /
+# inconsistent / inconclusive; _checks: the check catalogue and its registry.
+from muonjax import theory
+from muonjax._checks import (
+    CheckContext,
+    CheckOutcome,
+    CheckResult,
+    available_checks,
+    register_check,
+    run_checks,
+)
+from muonjax._fit import (
+    BrokenPowerLawFit,
+    ExcludedPoint,
+    FitResult,
+    TwoStageFit,
+    fit_broken_power_law,
+    fit_exponential,
+    fit_loss_slope,
+    fit_power_law,
+    fit_step_exponents,
+    fit_two_stage,
+)
+from muonjax._verdict import (
+    Comparison,
+    combine_verdicts,
+    compare,
+    compare_fit,
+)
+
 __all__ = [
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -133,4 +165,29 @@ __all__ = [
     "smoothed_polar",
     "train",
     "train_early_stopping",
+]
+
+# --- issue 4: theory, fits, verdicts, checks ---
+__all__ += [
+    "BrokenPowerLawFit",
+    "CheckContext",
+    "CheckOutcome",
+    "CheckResult",
+    "Comparison",
+    "ExcludedPoint",
+    "FitResult",
+    "TwoStageFit",
+    "available_checks",
+    "combine_verdicts",
+    "compare",
+    "compare_fit",
+    "fit_broken_power_law",
+    "fit_exponential",
+    "fit_loss_slope",
+    "fit_power_law",
+    "fit_step_exponents",
+    "fit_two_stage",
+    "register_check",
+    "run_checks",
+    "theory",
 ]
