@@ -82,14 +82,6 @@ __version__ = "0.1.0"
 # _fit: scaling-law fits with bootstrap intervals; _verdict: consistent /
 # inconsistent / inconclusive; _checks: the check catalogue and its registry.
 from muonjax import theory
-from muonjax._checks import (
-    CheckContext,
-    CheckOutcome,
-    CheckResult,
-    available_checks,
-    register_check,
-    run_checks,
-)
 from muonjax._fit import (
     BrokenPowerLawFit,
     ExcludedPoint,
@@ -168,6 +160,26 @@ __all__ = [
 ]
 
 # --- issue 4: theory, fits, verdicts, checks ---
+# The check registry is imported on first use (PEP 562), so that
+# ``python -m muonjax._checks`` does not find its own module already imported.
+_CHECK_NAMES = (
+    "CheckContext",
+    "CheckOutcome",
+    "CheckResult",
+    "available_checks",
+    "register_check",
+    "run_checks",
+)
+
+
+def __getattr__(name: str):
+    if name in _CHECK_NAMES:
+        from muonjax import _checks
+
+        return getattr(_checks, name)
+    raise AttributeError(f"module 'muonjax' has no attribute {name!r}")
+
+
 __all__ += [
     "BrokenPowerLawFit",
     "CheckContext",

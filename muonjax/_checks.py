@@ -36,6 +36,11 @@ Registering a check (this is how Part B adds its own)::
             details={"k": k},
         )
 
+A module that registers checks at import (Part B's catalogue, say
+``muonjax.orthogonal._checks``) is listed in :data:`CHECK_MODULES`, which
+:func:`available_checks` and :func:`run_checks` import first. Public aliases:
+``muonjax.register_check``, ``muonjax.run_checks``, ``muonjax.CheckOutcome``, ...
+
 Running: :func:`run_checks` (library) or ``python -m muonjax._checks [NAME ...]
 [--preset tiny|quick|paper] [--out DIR] [--list]`` (later ``muonjax check``, through
 :func:`add_parser`). The results are printed as a table (claim, SPEC tag,
@@ -359,6 +364,7 @@ def measure_one_step(
     lam: float = 0.0,
     ridge: float = 1e-8,
     base_seed: int = 0,
+    seed_chunk: int | None = None,
     cache: dict[Any, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Capacity of one step from ``W_0 = 0``, for ``seeds`` independent tasks.
@@ -380,6 +386,9 @@ def measure_one_step(
         lam: smoothing of ``"muon_smoothed"``.
         ridge: Newton's ridge (Figure 6 uses 1e-8 [seed]).
         base_seed: root of the per-seed keys.
+        seed_chunk: vmap over at most this many seeds at a time (memory: each seed
+            holds its own ``(n, d)`` embeddings); ``None`` for all at once. The
+            results do not depend on it.
         cache: a dict memoising results by their arguments.
 
     Returns:
@@ -392,6 +401,8 @@ def measure_one_step(
         raise ValueError(f"rule must be one of {_RULES}, got rule={rule!r}")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got dtype={dtype!r}")
+    if seed_chunk is not None and seed_chunk < 1:
+        raise ValueError(f"seed_chunk must be >= 1, got seed_chunk={seed_chunk!r}")
     key = (
         rule,
         n,
@@ -410,15 +421,20 @@ def measure_one_step(
         lambda s: _cell_key(base_seed, n, d, _alpha_id(alpha), batch_size or 0, s)
     )(jnp.arange(seeds))
     fn = _step_fn(rule, n, d, batch_size, dtype)
+    chunk = seeds if seed_chunk is None else seed_chunk
+    parts = []
     with jax.enable_x64(dtype == "float64"):
         fdt = jnp.dtype(dtype)
-        out = fn(
-            keys,
-            jnp.asarray(alpha, fdt),
-            jnp.asarray(lam, fdt),
-            jnp.asarray(ridge, fdt),
-        )
-        out = jax.tree.map(np.asarray, out)
+        for start in range(0, seeds, chunk):
+            # One compile per chunk shape: a last, shorter chunk compiles once more.
+            part = fn(
+                keys[start : start + chunk],
+                jnp.asarray(alpha, fdt),
+                jnp.asarray(lam, fdt),
+                jnp.asarray(ridge, fdt),
+            )
+            parts.append(jax.tree.map(np.asarray, part))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     w = out.pop("w").astype(np.float64)
     sv = np.linalg.svd(w, compute_uv=False)
     out["rank"] = np.sum(sv > 0.5 * sv[:, :1], axis=1)
@@ -505,7 +521,7 @@ _POP_SIZES = {
         "dims": (16, 32, 64, 128, 256),
         "fit_dims": (64, 128, 256),
         "alpha": 1.5,
-        "seeds": 4,
+        "seeds": 6,
         "dtype": "float64",
     },
     "paper": {
@@ -515,6 +531,7 @@ _POP_SIZES = {
         "alpha": 1.5,
         "seeds": 16,
         "dtype": "float64",
+        "seed_chunk": 4,
     },
 }
 
@@ -535,7 +552,7 @@ _GD_SIZES = {
         "n": 4_000,
         "dims": (64, 128, 256, 512, 1024),
         "alpha": 1.5,
-        "seeds": 8,
+        "seeds": 12,
         "dtype": "float32",
     },
     "paper": {
@@ -544,6 +561,7 @@ _GD_SIZES = {
         "alpha": 1.5,
         "seeds": 16,
         "dtype": "float32",
+        "seed_chunk": 4,
     },
 }
 
@@ -573,6 +591,7 @@ def _population_runs(
                 alpha=alpha,
                 seeds=sizes["seeds"],
                 dtype=sizes["dtype"],
+                seed_chunk=sizes.get("seed_chunk"),
                 cache=ctx.cache,
             )
         )
@@ -786,6 +805,7 @@ def _newton_matches_muon(ctx: CheckContext) -> CheckOutcome:
                 seeds=sz["seeds"],
                 dtype=sz["dtype"],
                 ridge=sz["ridge"],
+                seed_chunk=sz.get("seed_chunk"),
                 cache=ctx.cache,
             )
         )
@@ -1440,4 +1460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the package's copy of this module, not this __main__ copy: checks that
+    # other modules register go to muonjax._checks's registry.
+    from muonjax._checks import main as _package_main
+
+    raise SystemExit(_package_main())
