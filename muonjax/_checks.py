@@ -18,10 +18,9 @@ that a measure that disagrees is reported, not hidden).
 
 Registering a check (this is how Part B adds its own)::
 
-    from muonjax import _checks
-    from muonjax._verdict import compare
+    import muonjax as mj
 
-    @_checks.register_check(
+    @mj.register_check(
         "my_claim",
         claim="GD's loss decays like 1/t",
         spec_tag="[summary]",
@@ -30,11 +29,14 @@ Registering a check (this is how Part B adds its own)::
     )
     def _my_claim(ctx):
         k = ctx.sizes["k"]
-        ...
-        return _checks.CheckOutcome(
-            comparisons=(compare(est, (lo, hi), -1.0, label="slope"),),
-            details={"k": k},
+        fit = mj.fit_loss_slope(steps, losses)  # (len(steps), seeds) losses
+        return mj.CheckOutcome(
+            comparisons=(mj.compare_fit(fit, -1.0, label="slope of L in T"),),
+            details={"k": k, "fit": fit.to_dict()},
         )
+
+A measurement with its own interval becomes a row through
+``mj.compare(estimate, (lo, hi), prediction, relation=..., tolerance=...)``.
 
 A module that registers checks at import (Part B's catalogue, say
 ``muonjax.orthogonal._checks``) is listed in :data:`CHECK_MODULES`, which
@@ -552,7 +554,7 @@ _GD_SIZES = {
         "n": 4_000,
         "dims": (64, 128, 256, 512, 1024),
         "alpha": 1.5,
-        "seeds": 12,
+        "seeds": 8,
         "dtype": "float32",
     },
     "paper": {
