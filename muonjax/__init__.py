@@ -81,6 +81,30 @@ from muonjax._updates import (
 
 __version__ = "0.1.0"
 
+# --- Theory, fits, verdicts and theorem checks (issue 4) -----------------------------
+# muonjax.theory: every prediction of SPEC A.5 / B.3 as a function, with its tag.
+# _fit: scaling-law fits with bootstrap intervals; _verdict: consistent /
+# inconsistent / inconclusive; _checks: the check catalogue and its registry.
+from muonjax import theory
+from muonjax._fit import (
+    BrokenPowerLawFit,
+    ExcludedPoint,
+    FitResult,
+    TwoStageFit,
+    fit_broken_power_law,
+    fit_exponential,
+    fit_loss_slope,
+    fit_power_law,
+    fit_step_exponents,
+    fit_two_stage,
+)
+from muonjax._verdict import (
+    Comparison,
+    combine_verdicts,
+    compare,
+    compare_fit,
+)
+
 __all__ = [
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -138,4 +162,49 @@ __all__ = [
     "smoothed_polar",
     "train",
     "train_early_stopping",
+]
+
+# --- issue 4: theory, fits, verdicts, checks ---
+# The check registry is imported on first use (PEP 562), so that
+# ``python -m muonjax._checks`` does not find its own module already imported.
+_CHECK_NAMES = (
+    "CheckContext",
+    "CheckOutcome",
+    "CheckResult",
+    "available_checks",
+    "register_check",
+    "run_checks",
+)
+
+
+def __getattr__(name: str):
+    if name in _CHECK_NAMES:
+        from muonjax import _checks
+
+        return getattr(_checks, name)
+    raise AttributeError(f"module 'muonjax' has no attribute {name!r}")
+
+
+__all__ += [
+    "BrokenPowerLawFit",
+    "CheckContext",
+    "CheckOutcome",
+    "CheckResult",
+    "Comparison",
+    "ExcludedPoint",
+    "FitResult",
+    "TwoStageFit",
+    "available_checks",
+    "combine_verdicts",
+    "compare",
+    "compare_fit",
+    "fit_broken_power_law",
+    "fit_exponential",
+    "fit_loss_slope",
+    "fit_power_law",
+    "fit_step_exponents",
+    "fit_two_stage",
+    "register_check",
+    "run_checks",
+    "theory",
 ]

@@ -85,11 +85,23 @@ def hessian_factors_at_zero(
 def kronecker_factors(
     sigma_v: Float[Array, "d_out d_out"], sigma_u: Float[Array, "d_in d_in"]
 ) -> KroneckerFactors:
-    """Eigendecompose the two symmetric PSD factors once (eigenvalues clipped at 0)."""
+    """Eigendecompose the two symmetric PSD factors once (eigenvalues clipped at 0).
+
+    When both factors have the same size they go through ONE stacked ``eigh``: on
+    XLA's CPU runtime two batched (vmapped) LAPACK ``eigh`` calls that run at the
+    same time can each block a worker of the intra-op thread pool while waiting for
+    work queued on that same pool, which deadlocks a 2-core machine (seen with
+    jax 0.10.2 under ``jax.jit(jax.vmap(...))`` of a Newton step). One call holds
+    at most one worker.
+    """
     _validate.shape("sigma_v", sigma_v, (None, sigma_v.shape[0]))
     _validate.shape("sigma_u", sigma_u, (None, sigma_u.shape[0]))
-    ev_v, q_v = jnp.linalg.eigh(sigma_v)
-    ev_u, q_u = jnp.linalg.eigh(sigma_u)
+    if sigma_v.shape == sigma_u.shape:
+        ev, q = jnp.linalg.eigh(jnp.stack([sigma_v, sigma_u]))
+        ev_v, ev_u, q_v, q_u = ev[0], ev[1], q[0], q[1]
+    else:
+        ev_v, q_v = jnp.linalg.eigh(sigma_v)
+        ev_u, q_u = jnp.linalg.eigh(sigma_u)
     return KroneckerFactors(q_v, jnp.maximum(ev_v, 0), q_u, jnp.maximum(ev_u, 0))
 
 
