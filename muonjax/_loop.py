@@ -8,7 +8,7 @@ does). The optimizer is any ``optax.GradientTransformation`` acting on the
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -68,24 +68,38 @@ def _check_common(task, batch_size, block_size, key):
     return batch_size, block_size
 
 
+def _cast_task(task: GaussianTask, dtype: Any) -> GaussianTask:
+    return task if dtype is None else jax.tree.map(lambda x: x.astype(dtype), task)
+
+
+def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
+    if update_dtype is None:
+        return None
+    dt = _validate.float_dtype("update_dtype", update_dtype)
+    return None if dt == task.u.dtype else dt
+
+
 @functools.partial(
-    jax.jit, static_argnames=("tx", "batch_size", "block_size", "with_loss")
+    jax.jit,
+    static_argnames=("tx", "batch_size", "block_size", "with_loss", "update_dtype"),
 )
-def _one_step(task, tx, key, batch_size, block_size, with_loss):
+def _one_step(task, tx, key, batch_size, block_size, with_loss, update_dtype):
+    hi = _cast_task(task, update_dtype)
     weights = None
     if batch_size is not None:
         idx = sample_batch(task, batch_size, key=key)
-        weights = batch_frequencies(idx, task.n, dtype=task.u.dtype)
-    g = grad_at_zero(task, weights=weights)
+        weights = batch_frequencies(idx, task.n, dtype=hi.u.dtype)
+    g = grad_at_zero(hi, weights=weights)
     w0 = jnp.zeros_like(g)
     updates, _ = tx.update(g, tx.init(w0), w0)
     w1 = optax.apply_updates(w0, updates)
+    w_scores = w1.astype(task.u.dtype)
     if with_loss:
-        return StepResult(w1, evaluate(w1, task, block_size=block_size))
+        return StepResult(w1, evaluate(w_scores, task, block_size=block_size))
     cap = capacity_from_mask(
-        recovered(margins(w1, task, block_size=block_size)), task.p
+        recovered(margins(w_scores, task, block_size=block_size)), task.p
     )
-    return StepResult(w1, Metrics(jnp.full((), jnp.nan, w1.dtype), *cap))
+    return StepResult(w1, Metrics(jnp.full((), jnp.nan, task.u.dtype), *cap))
 
 
 def one_step(
@@ -96,6 +110,7 @@ def one_step(
     key: jax.Array | None = None,
     block_size: int | None = None,
     with_loss: bool = True,
+    update_dtype: Any = None,
 ) -> StepResult:
     """One step of ``tx`` from ``W_0 = 0``, with the gradient in closed form.
 
@@ -112,6 +127,12 @@ def one_step(
         block_size: queries per block in the capacity evaluation.
         with_loss: also compute the population loss of ``W_1`` (an ``exp`` per score);
             when False, ``metrics.loss`` is NaN.
+        update_dtype: dtype of the gradient, the update and ``W_1`` (e.g. float64,
+            which needs JAX's x64 mode); the capacity pass stays in the task's dtype.
+            The gradient's singular values follow the power law of ``p`` and span
+            ``1e-7`` (alpha = 2) to ``1e-10`` (alpha = 3) of the largest at d = 256,
+            below float32's resolution, so a float32 Muon step loses tail
+            directions there; float64 here restores them at a cost of ``O(n d^2)``.
 
     Returns:
         A :class:`StepResult` with ``W_1`` and its :class:`Metrics`.
@@ -120,31 +141,51 @@ def one_step(
         Kim et al. (2026), Theorems on one step of GD, Muon and Newton; SPEC A.5.
     """
     batch_size, block_size = _check_common(task, batch_size, block_size, key)
+    update_dtype = _resolve_update_dtype(update_dtype, task)
     if key is None:
         key = jax.random.key(0)  # unused without a batch
-    return _one_step(task, tx, key, batch_size, block_size, bool(with_loss))
+    return _one_step(
+        task, tx, key, batch_size, block_size, bool(with_loss), update_dtype
+    )
 
 
 @functools.partial(
-    jax.jit, static_argnames=("tx", "steps", "batch_size", "deflate", "block_size")
+    jax.jit,
+    static_argnames=(
+        "tx",
+        "steps",
+        "batch_size",
+        "deflate",
+        "block_size",
+        "update_dtype",
+    ),
 )
-def _train(task, tx, w0, key, steps, batch_size, deflate, block_size):
+def _train(task, tx, w0, key, steps, batch_size, deflate, block_size, update_dtype):
+    score_dtype = task.u.dtype
+
     def step(carry, key_t):
         w, opt_state = carry
         weights = None
         if batch_size is not None:
             idx = sample_batch(task, batch_size, key=key_t)
-            weights = batch_frequencies(idx, task.n, dtype=w.dtype)
+            weights = batch_frequencies(idx, task.n, dtype=score_dtype)
         res = population_pass(
-            w, task, grad_weights=weights, deflate=deflate, block_size=block_size
+            w.astype(score_dtype),
+            task,
+            grad_weights=weights,
+            deflate=deflate,
+            block_size=block_size,
+            grad_dtype=update_dtype,
         )
         metrics = metrics_from_pass(res.margins, res.loss, task.p)
         updates, opt_state = tx.update(res.grad, opt_state, w)
         return (optax.apply_updates(w, updates), opt_state), metrics
 
     keys = jax.random.split(key, steps)
+    if update_dtype is not None:
+        w0 = w0.astype(update_dtype)
     (w, _), history = jax.lax.scan(step, (w0, tx.init(w0)), keys)
-    last = evaluate(w, task, block_size=block_size)
+    last = evaluate(w.astype(score_dtype), task, block_size=block_size)
     traj = Trajectory(
         *(jnp.concatenate([h, e[None]]) for h, e in zip(history, last, strict=True))
     )
@@ -161,6 +202,7 @@ def train(
     deflate: bool = False,
     w0: Float[Array, "d_out d_in"] | None = None,
     block_size: int | None = None,
+    update_dtype: Any = None,
 ) -> tuple[Float[Array, "d_out d_in"], Trajectory]:
     """Run ``steps`` updates of ``tx`` from ``w0`` (default 0) inside one ``lax.scan``.
 
@@ -180,6 +222,9 @@ def train(
             the gradient (SPEC A.3, [derived] reading of the multi-step theorem).
         w0: starting memory, default zeros.
         block_size: queries per block.
+        update_dtype: dtype of the gradient accumulator, the optimizer and the
+            master copy of ``W`` (e.g. float64); the score blocks stay in the task's
+            dtype (see :func:`one_step` for why this matters).
 
     Returns:
         ``(W_T, trajectory)``, the trajectory holding ``T + 1`` entries per metric.
@@ -196,9 +241,12 @@ def train(
         w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
     _validate.shape("w0", w0, (task.d_out, task.d_in))
     _validate.finite_array("w0", w0)
+    update_dtype = _resolve_update_dtype(update_dtype, task)
     if key is None:
         key = jax.random.key(0)  # unused without a batch
-    return _train(task, tx, w0, key, steps, batch_size, bool(deflate), block_size)
+    return _train(
+        task, tx, w0, key, steps, batch_size, bool(deflate), block_size, update_dtype
+    )
 
 
 class EarlyStopResult(NamedTuple):
@@ -243,12 +291,25 @@ def plateau_step(count: ArrayLike, *, window: int = 10, min_gain: float = 0.005)
         "batch_size",
         "deflate",
         "block_size",
+        "update_dtype",
     ),
 )
 def _train_until(
-    task, tx, w0, key, min_gain, max_steps, window, batch_size, deflate, block_size
+    task,
+    tx,
+    w0,
+    key,
+    min_gain,
+    max_steps,
+    window,
+    batch_size,
+    deflate,
+    block_size,
+    update_dtype,
 ):
-    dtype = w0.dtype
+    dtype = task.u.dtype
+    if update_dtype is not None:
+        w0 = w0.astype(update_dtype)
     history = Trajectory(
         loss=jnp.full((max_steps + 1,), jnp.nan, dtype),
         count=jnp.full((max_steps + 1,), -1, jnp.int32),
@@ -268,9 +329,14 @@ def _train_until(
         weights = None
         if batch_size is not None:
             idx = sample_batch(task, batch_size, key=jax.random.fold_in(key, t))
-            weights = batch_frequencies(idx, task.n, dtype=w.dtype)
+            weights = batch_frequencies(idx, task.n, dtype=dtype)
         res = population_pass(
-            w, task, grad_weights=weights, deflate=deflate, block_size=block_size
+            w.astype(dtype),
+            task,
+            grad_weights=weights,
+            deflate=deflate,
+            block_size=block_size,
+            grad_dtype=update_dtype,
         )
         metrics = metrics_from_pass(res.margins, res.loss, task.p)
         hist = write(hist, t, metrics)
@@ -287,7 +353,7 @@ def _train_until(
     init = (jnp.zeros((), jnp.int32), w0, tx.init(w0), history, jnp.zeros((), bool))
     t, w, _, hist, stopped = jax.lax.while_loop(cond, body, init)
     # A run that never stopped has not measured W_max_steps yet.
-    final = evaluate(w, task, block_size=block_size)
+    final = evaluate(w.astype(dtype), task, block_size=block_size)
     hist = jax.tree.map(
         lambda old, new: jnp.where(stopped, old, new), hist, write(hist, t, final)
     )
@@ -306,6 +372,7 @@ def train_early_stopping(
     deflate: bool = False,
     w0: Float[Array, "d_out d_in"] | None = None,
     block_size: int | None = None,
+    update_dtype: Any = None,
 ) -> EarlyStopResult:
     """Train until the capacity plateaus, at most ``max_steps`` steps.
 
@@ -318,7 +385,8 @@ def train_early_stopping(
     follows from :func:`plateau_step` on a full :func:`train` trajectory.
 
     Args:
-        task, tx, batch_size, key, deflate, w0, block_size: as in :func:`train`.
+        task, tx, batch_size, key, deflate, w0, block_size, update_dtype: as in
+            :func:`train`.
         max_steps: the most updates, >= 1 (Figure 4 uses 500).
         window: steps over which the gain is measured, >= 1.
         min_gain: relative gain below which the run stops, >= 0.
@@ -334,6 +402,7 @@ def train_early_stopping(
         w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
     _validate.shape("w0", w0, (task.d_out, task.d_in))
     _validate.finite_array("w0", w0)
+    update_dtype = _resolve_update_dtype(update_dtype, task)
     if key is None:
         key = jax.random.key(0)  # unused without a batch
     return _train_until(
@@ -347,4 +416,5 @@ def train_early_stopping(
         batch_size,
         bool(deflate),
         block_size,
+        update_dtype,
     )
