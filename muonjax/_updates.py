@@ -89,8 +89,16 @@ def kronecker_factors(
     """Eigendecompose the two symmetric PSD factors once (eigenvalues clipped at 0)."""
     _validate.shape("sigma_v", sigma_v, (None, sigma_v.shape[0]))
     _validate.shape("sigma_u", sigma_u, (None, sigma_u.shape[0]))
-    ev_v, q_v = jnp.linalg.eigh(sigma_v)
-    ev_u, q_u = jnp.linalg.eigh(sigma_u)
+    if sigma_v.shape == sigma_u.shape:
+        # One batched eigh, not two independent ones: under vmap on the CPU,
+        # jaxlib 0.10.2's batched LAPACK kernels block a thread of XLA's intra-op
+        # pool while they wait for work queued on that same pool, so two such
+        # calls running at once can block every thread of a 2-core pool forever.
+        ev, q = jnp.linalg.eigh(jnp.stack([sigma_v, sigma_u]))
+        (ev_v, ev_u), (q_v, q_u) = ev, q
+    else:
+        ev_v, q_v = jnp.linalg.eigh(sigma_v)
+        ev_u, q_u = jnp.linalg.eigh(sigma_u)
     return KroneckerFactors(q_v, jnp.maximum(ev_v, 0), q_u, jnp.maximum(ev_u, 0))
 
 
