@@ -67,6 +67,35 @@ from muonjax._updates import (
     sign_gd,
 )
 
+# --- Sweeps and records (issue 3) -------------------------------------------------
+# isort: split
+from muonjax._records import (
+    DirectoryStore,
+    RecordedSweep,
+    Table,
+    environment,
+    read_manifest,
+    read_table,
+    record_sweep,
+    table_from_results,
+    write_table,
+)
+from muonjax._sweep import (
+    RULES,
+    Cell,
+    CellResult,
+    Sweep,
+    SweepResult,
+    cell_key,
+    config_hash,
+    one_step_cell,
+    one_step_optimizer,
+    one_step_sweep,
+    run_cell,
+    run_sweep,
+    sweep_block_size,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -122,4 +151,30 @@ __all__ = [
     "singular_value_map",
     "smoothed_polar",
     "train",
+]
+
+# --- issue 3: sweeps and records ------------------------------------------------
+__all__ += [
+    "RULES",
+    "Cell",
+    "CellResult",
+    "DirectoryStore",
+    "RecordedSweep",
+    "Sweep",
+    "SweepResult",
+    "Table",
+    "cell_key",
+    "config_hash",
+    "environment",
+    "one_step_cell",
+    "one_step_optimizer",
+    "one_step_sweep",
+    "read_manifest",
+    "read_table",
+    "record_sweep",
+    "run_cell",
+    "run_sweep",
+    "sweep_block_size",
+    "table_from_results",
+    "write_table",
 ]
