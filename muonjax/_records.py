@@ -219,7 +219,7 @@ def table_from_results(
         raise ValueError(f"metric names {clash} clash with config or index columns")
     columns = [*config_names, *INDEX_COLUMNS, *metric_names]
     rows = []
-    for res in sorted(results, key=lambda r: r.cell.index):
+    for res in sorted(results, key=lambda r: r.cell.position):
         if list(res.metrics) != metric_names:
             raise ValueError(
                 f"cell {res.cell.cell_id} has metrics {list(res.metrics)}, expected "
