@@ -67,8 +67,14 @@ from muonjax._updates import (
     sign_gd,
 )
 
-# --- Sweeps and records (issue 3) -------------------------------------------------
+# --- Sweeps, records, experiments and figures (issue 3) ----------------------------
 # isort: split
+from muonjax._plotting import (
+    GroupStats,
+    capacity_figure,
+    group_stats,
+    save_figure,
+)
 from muonjax._records import (
     DirectoryStore,
     RecordedSweep,
@@ -79,6 +85,13 @@ from muonjax._records import (
     record_sweep,
     table_from_results,
     write_table,
+)
+from muonjax._registry import (
+    Experiment,
+    experiment_main,
+    get_experiment,
+    load_experiments,
+    register_experiment,
 )
 from muonjax._sweep import (
     RULES,
@@ -153,27 +166,36 @@ __all__ = [
     "train",
 ]
 
-# --- issue 3: sweeps and records ------------------------------------------------
+# --- issue 3: sweeps, records, experiments and figures -------------------------
 __all__ += [
     "RULES",
     "Cell",
     "CellResult",
     "DirectoryStore",
+    "Experiment",
+    "GroupStats",
     "RecordedSweep",
     "Sweep",
     "SweepResult",
     "Table",
+    "capacity_figure",
     "cell_key",
     "config_hash",
     "environment",
+    "experiment_main",
+    "get_experiment",
+    "group_stats",
+    "load_experiments",
     "one_step_cell",
     "one_step_optimizer",
     "one_step_sweep",
     "read_manifest",
     "read_table",
     "record_sweep",
+    "register_experiment",
     "run_cell",
     "run_sweep",
+    "save_figure",
     "sweep_block_size",
     "table_from_results",
     "write_table",
