@@ -79,6 +79,48 @@ from muonjax._updates import (
     sign_gd,
 )
 
+# --- Sweeps, records, experiments and figures (issue 3) ----------------------------
+# isort: split
+from muonjax._plotting import (
+    GroupStats,
+    capacity_figure,
+    group_stats,
+    save_figure,
+)
+from muonjax._records import (
+    DirectoryStore,
+    RecordedSweep,
+    Table,
+    environment,
+    read_manifest,
+    read_table,
+    record_sweep,
+    table_from_results,
+    write_table,
+)
+from muonjax._registry import (
+    Experiment,
+    experiment_main,
+    get_experiment,
+    load_experiments,
+    register_experiment,
+)
+from muonjax._sweep import (
+    RULES,
+    Cell,
+    CellResult,
+    Sweep,
+    SweepResult,
+    cell_key,
+    config_hash,
+    one_step_cell,
+    one_step_optimizer,
+    one_step_sweep,
+    run_cell,
+    run_sweep,
+    sweep_block_size,
+)
+
 __version__ = "0.1.0"
 
 # --- Theory, fits, verdicts and theorem checks (issue 4) -----------------------------
@@ -207,4 +249,39 @@ __all__ += [
     "register_check",
     "run_checks",
     "theory",
+]
+
+# --- issue 3: sweeps, records, experiments and figures -------------------------
+__all__ += [
+    "RULES",
+    "Cell",
+    "CellResult",
+    "DirectoryStore",
+    "Experiment",
+    "GroupStats",
+    "RecordedSweep",
+    "Sweep",
+    "SweepResult",
+    "Table",
+    "capacity_figure",
+    "cell_key",
+    "config_hash",
+    "environment",
+    "experiment_main",
+    "get_experiment",
+    "group_stats",
+    "load_experiments",
+    "one_step_cell",
+    "one_step_optimizer",
+    "one_step_sweep",
+    "read_manifest",
+    "read_table",
+    "record_sweep",
+    "register_experiment",
+    "run_cell",
+    "run_sweep",
+    "save_figure",
+    "sweep_block_size",
+    "table_from_results",
+    "write_table",
 ]

@@ -97,8 +97,9 @@ def kronecker_factors(
     _validate.shape("sigma_v", sigma_v, (None, sigma_v.shape[0]))
     _validate.shape("sigma_u", sigma_u, (None, sigma_u.shape[0]))
     if sigma_v.shape == sigma_u.shape:
+        # One stacked eigh, never two concurrent ones (see the docstring).
         ev, q = jnp.linalg.eigh(jnp.stack([sigma_v, sigma_u]))
-        ev_v, ev_u, q_v, q_u = ev[0], ev[1], q[0], q[1]
+        (ev_v, ev_u), (q_v, q_u) = ev, q
     else:
         ev_v, q_v = jnp.linalg.eigh(sigma_v)
         ev_u, q_u = jnp.linalg.eigh(sigma_u)

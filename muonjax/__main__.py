@@ -1,0 +1,5 @@
+"""``python -m muonjax``: the ``muonjax`` command."""
+
+from muonjax.cli import main
+
+raise SystemExit(main())
