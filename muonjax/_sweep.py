@@ -653,14 +653,17 @@ def one_step_optimizer(
     muon_lr_scale: float = 2.0,
     newton_lr: float = 1.0,
     newton_ridge: float = 1e-8,
+    ns_steps: int = 5,
+    ns_coeffs: str = "jordan",
 ) -> optax.GradientTransformation:
     """The optimizer of a named rule, for one step from ``W_0 = 0``.
 
     - ``"gd"``: ``W_1 = eta G`` with ``eta = gd_lr``.
     - ``"muon"``: exact Muon, ``W_1 = eta polar(G)``, ``eta = muon_lr_scale sqrt(d)``
       (Figure 4 uses ``2 sqrt(d)`` [seed]).
-    - ``"muon_ns"``: practical Muon, 5 Newton-Schulz steps with optax's default
-      coefficients, same ``eta`` (SPEC A.3 [derived]).
+    - ``"muon_ns"``: practical Muon, ``ns_steps`` Newton-Schulz steps with
+      coefficients ``ns_coeffs`` (default 5 steps of optax's quintic), same ``eta``
+      (SPEC A.3 [derived]).
     - ``"newton"``: ``W_1 = eta (H + ridge I)^(-1)[G]`` with the Hessian at zero
       (ridge 1e-8 as in Figure 6 [seed]).
 
@@ -674,6 +677,9 @@ def one_step_optimizer(
         muon_lr_scale: Muon step over ``sqrt(d_in)``.
         newton_lr: Newton step.
         newton_ridge: Newton's ridge.
+        ns_steps: Newton-Schulz iterations of ``"muon_ns"``.
+        ns_coeffs: Newton-Schulz coefficient name of ``"muon_ns"`` (see
+            :func:`muonjax.newton_schulz_coefficients`).
 
     References:
         SPEC A.3; Kim et al. (2026), Figures 2, 4 and 6.
@@ -682,18 +688,32 @@ def one_step_optimizer(
         return gd(gd_lr)
     if rule in ("muon", "muon_ns"):
         lr = muon_lr_scale * math.sqrt(task.d_in)
-        return muon_exact(lr) if rule == "muon" else muon_newton_schulz(lr)
+        if rule == "muon":
+            return muon_exact(lr)
+        return muon_newton_schulz(lr, steps=ns_steps, coeffs=ns_coeffs)
     if rule == "newton":
         return newton_at_zero(newton_lr, task, ridge=newton_ridge)
     raise ValueError(f"rule must be one of {RULES}, got rule={rule!r}")
 
 
+_OPTIMIZER_KEYS = (
+    "gd_lr",
+    "muon_lr_scale",
+    "newton_lr",
+    "newton_ridge",
+    "ns_steps",
+    "ns_coeffs",
+)
+
+
 def one_step_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Array]:
-    """Cell function: one population step of a rule from zero, and its metrics.
+    """Cell function: one step of a rule from zero, and its metrics.
 
     Reads ``n``, ``d``, ``alpha``, ``rule`` and, optionally, ``kappa_v``, ``dtype``,
-    ``with_loss``, ``block_size`` and the learning rates of
-    :func:`one_step_optimizer` from ``config``; samples a task from ``key``.
+    ``batch_size`` (a minibatch step; absent or 0 for the population gradient),
+    ``update_dtype`` (see :func:`muonjax.one_step`), ``with_loss``, ``block_size``
+    and the parameters of :func:`one_step_optimizer` from ``config``. The key is
+    split once into the task's key and the minibatch's key.
 
     Returns:
         ``{"step": 1, "loss", "count", "prefix", "weighted_accuracy"}`` (the loss is
@@ -702,28 +722,30 @@ def one_step_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Ar
     References:
         SPEC A.4-A.6 (Figures 2 and 6).
     """
+    key_task, key_batch = jax.random.split(key)
     task = sample_task(
         config["n"],
         config["d"],
         config["alpha"],
-        key=key,
+        key=key_task,
         kappa_v=config.get("kappa_v", 0.0),
         dtype=config.get("dtype", "float32"),
     )
     tx = one_step_optimizer(
         config["rule"],
         task,
-        **{
-            k: config[k]
-            for k in ("gd_lr", "muon_lr_scale", "newton_lr", "newton_ridge")
-            if k in config
-        },
+        **{k: config[k] for k in _OPTIMIZER_KEYS if k in config},
     )
+    batch_size = config.get("batch_size") or None
+    update_dtype = config.get("update_dtype") or None
     res = one_step(
         task,
         tx,
+        batch_size=batch_size,
+        key=key_batch,
         block_size=config.get("block_size"),
         with_loss=config.get("with_loss", True),
+        update_dtype=update_dtype,
     )
     return {"step": 1, **res.metrics._asdict()}
 
@@ -735,6 +757,10 @@ def one_step_sweep(
     alphas: Sequence[float],
     rules: Sequence[str] = ("gd", "muon", "newton"),
     kappas: Sequence[float] | None = None,
+    batch_sizes: Sequence[int] | None = None,
+    ns_steps: Sequence[int] | None = None,
+    ns_coeffs: str = "jordan",
+    update_dtype: str | None = None,
     gd_lr: float = 1.0,
     muon_lr_scale: float = 2.0,
     newton_lr: float = 1.0,
@@ -756,6 +782,13 @@ def one_step_sweep(
         rules: update rules (see :func:`one_step_optimizer`).
         kappas: output-spectrum exponents ``kappa_v`` (Figure 6); ``None`` for the
             isotropic task only (no ``kappa_v`` column).
+        batch_sizes: minibatch sizes B (an axis that compiles once per B; Figures
+            1b and 3); ``None`` for the population step only (no column).
+        ns_steps: Newton-Schulz step counts of ``"muon_ns"`` (an axis); ``None``
+            keeps 5 steps and adds no column.
+        ns_coeffs: Newton-Schulz coefficient name of ``"muon_ns"``.
+        update_dtype: dtype of the gradient and update (``"float64"`` needs JAX's
+            x64 mode; see :func:`muonjax.one_step`), ``None`` for the task dtype.
         gd_lr, muon_lr_scale, newton_lr, newton_ridge: see
             :func:`one_step_optimizer`.
         with_loss: measure the population loss of ``W_1`` too (about 10% more time).
@@ -783,6 +816,17 @@ def one_step_sweep(
     }
     batched: tuple[str, ...] = ("alpha",)
     key_axes = ["n", "d", "alpha", "dtype"]
+    if batch_sizes is not None:
+        # Not in the key identity: every B sees the same task for a seed, so the
+        # capacity-against-B curves are paired (each B draws its batch from the
+        # same batch key).
+        axes["batch_size"] = tuple(
+            _validate.positive_int("batch_sizes", b) for b in batch_sizes
+        )
+    if ns_steps is not None:
+        axes["ns_steps"] = tuple(
+            _validate.positive_int("ns_steps", s) for s in ns_steps
+        )
     if kappas is not None:
         for k in kappas:
             _validate.real("kappas", k, lower=0.0)
@@ -800,6 +844,8 @@ def one_step_sweep(
             "newton_ridge": float(newton_ridge),
             "with_loss": bool(with_loss),
             "dtype": str(dtype),
+            **({"ns_coeffs": str(ns_coeffs)} if "muon_ns" in rules else {}),
+            **({"update_dtype": str(update_dtype)} if update_dtype else {}),
         },
         batched=batched,
         key_axes=tuple(key_axes),

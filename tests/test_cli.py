@@ -128,8 +128,8 @@ def test_fig2_end_to_end_in_a_temporary_directory(tmp_path, capsys):
         for c in sweep.cells()
         if (c.config["d"], c.config["rule"], c.config["alpha"]) == (16, "muon", 2.0)
     )
-    key = mj.cell_key(jax.random.key(0), cell, 1)
-    task = mj.sample_task(256, 16, 2.0, key=key)
+    key_task, _ = jax.random.split(mj.cell_key(jax.random.key(0), cell, 1))
+    task = mj.sample_task(256, 16, 2.0, key=key_task)
     ref = mj.one_step(task, mj.muon_exact(2 * 16**0.5)).metrics
     row = table.where(d=16, rule="muon", alpha=2.0, seed=1)
     assert len(row) == 1

@@ -90,7 +90,10 @@ def test_vmapped_equals_python_loop_over_seeds(muon_sweep_16):
         assert cfg["muon_lr_scale"] == 2.0
         for i, seed in enumerate(res.seeds):
             task = mj.sample_task(
-                N, cfg["d"], cfg["alpha"], key=mj.cell_key(key, res.cell, int(seed))
+                N,
+                cfg["d"],
+                cfg["alpha"],
+                key=jax.random.split(mj.cell_key(key, res.cell, int(seed)))[0],
             )
             ref = mj.one_step(task, txs[cfg["d"]], block_size=block).metrics
             assert res.steps.tolist() == [1]
@@ -251,3 +254,38 @@ def test_run_sweep_rejects_bad_arguments():
     )
     with pytest.raises(ValueError, match="shape"):
         mj.run_sweep(bad, seeds=1, key=key)
+
+
+def test_minibatch_and_newton_schulz_axes_match_the_core():
+    """Peer: the core's one_step with the cell's task key and batch key."""
+    sweep = mj.one_step_sweep(
+        n=300,
+        dims=(8,),
+        alphas=(1.5,),
+        rules=("muon_ns",),
+        batch_sizes=(5, 50),
+        ns_steps=(1, 5),
+        ns_coeffs="cubic",
+        chunk_size=4,
+    )
+    key = jax.random.key(3)
+    result = mj.run_sweep(sweep, seeds=2, key=key, progress=False)
+    tasks = set()
+    for res in result.results:
+        cfg = res.cell.config
+        for i, seed in enumerate(res.seeds):
+            k_task, k_batch = jax.random.split(mj.cell_key(key, res.cell, int(seed)))
+            task = mj.sample_task(300, 8, 1.5, key=k_task)
+            tasks.add(float(task.u[0, 0]))
+            tx = mj.muon_newton_schulz(
+                2.0 * 8**0.5, steps=cfg["ns_steps"], coeffs="cubic"
+            )
+            ref = mj.one_step(
+                task,
+                tx,
+                batch_size=cfg["batch_size"],
+                key=k_batch,
+                block_size=sweep.options["block_size"],
+            ).metrics
+            assert res.metrics["count"][i, 0] == int(ref.count), (cfg, seed)
+    assert len(tasks) == 2  # one task per seed, shared by every B and step count
