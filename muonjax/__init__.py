@@ -140,6 +140,13 @@ from muonjax._fit import (
     fit_step_exponents,
     fit_two_stage,
 )
+from muonjax._summary import (
+    FitSummary,
+    SummaryRow,
+    read_fit_summary,
+    summary_to_markdown,
+    write_fit_summary,
+)
 from muonjax._verdict import (
     Comparison,
     combine_verdicts,
@@ -235,6 +242,8 @@ __all__ += [
     "Comparison",
     "ExcludedPoint",
     "FitResult",
+    "FitSummary",
+    "SummaryRow",
     "TwoStageFit",
     "available_checks",
     "combine_verdicts",
@@ -246,9 +255,12 @@ __all__ += [
     "fit_power_law",
     "fit_step_exponents",
     "fit_two_stage",
+    "read_fit_summary",
     "register_check",
     "run_checks",
+    "summary_to_markdown",
     "theory",
+    "write_fit_summary",
 ]
 
 # --- issue 3: sweeps, records, experiments and figures -------------------------
