@@ -149,6 +149,23 @@ def one_step(
     )
 
 
+def _measure_and_grad(task, w, batch_key, batch_size, deflate, block_size, grad_dtype):
+    """Metrics of ``W_t`` and the (population or minibatch) gradient, in one pass."""
+    weights = None
+    if batch_size is not None:
+        idx = sample_batch(task, batch_size, key=batch_key)
+        weights = batch_frequencies(idx, task.n, dtype=task.u.dtype)
+    res = population_pass(
+        w.astype(task.u.dtype),
+        task,
+        grad_weights=weights,
+        deflate=deflate,
+        block_size=block_size,
+        grad_dtype=grad_dtype,
+    )
+    return metrics_from_pass(res.margins, res.loss, task.p), res.grad
+
+
 @functools.partial(
     jax.jit,
     static_argnames=(
@@ -165,20 +182,10 @@ def _train(task, tx, w0, key, steps, batch_size, deflate, block_size, update_dty
 
     def step(carry, key_t):
         w, opt_state = carry
-        weights = None
-        if batch_size is not None:
-            idx = sample_batch(task, batch_size, key=key_t)
-            weights = batch_frequencies(idx, task.n, dtype=score_dtype)
-        res = population_pass(
-            w.astype(score_dtype),
-            task,
-            grad_weights=weights,
-            deflate=deflate,
-            block_size=block_size,
-            grad_dtype=update_dtype,
+        metrics, grad = _measure_and_grad(
+            task, w, key_t, batch_size, deflate, block_size, update_dtype
         )
-        metrics = metrics_from_pass(res.margins, res.loss, task.p)
-        updates, opt_state = tx.update(res.grad, opt_state, w)
+        updates, opt_state = tx.update(grad, opt_state, w)
         return (optax.apply_updates(w, updates), opt_state), metrics
 
     keys = jax.random.split(key, steps)
@@ -326,23 +333,19 @@ def _train_until(
 
     def body(carry):
         t, w, opt_state, hist, _ = carry
-        weights = None
-        if batch_size is not None:
-            idx = sample_batch(task, batch_size, key=jax.random.fold_in(key, t))
-            weights = batch_frequencies(idx, task.n, dtype=dtype)
-        res = population_pass(
-            w.astype(dtype),
+        metrics, grad = _measure_and_grad(
             task,
-            grad_weights=weights,
-            deflate=deflate,
-            block_size=block_size,
-            grad_dtype=update_dtype,
+            w,
+            jax.random.fold_in(key, t),
+            batch_size,
+            deflate,
+            block_size,
+            update_dtype,
         )
-        metrics = metrics_from_pass(res.margins, res.loss, task.p)
         hist = write(hist, t, metrics)
         past = hist.count[jnp.maximum(t - window, 0)]
         stopped = (t >= window) & (metrics.count < (1 + min_gain) * past)
-        updates, new_state = tx.update(res.grad, opt_state, w)
+        updates, new_state = tx.update(grad, opt_state, w)
         # A stopped run keeps W_t: the rule fired on W_t's capacity.
         w = jnp.where(stopped, w, optax.apply_updates(w, updates))
         opt_state = jax.tree.map(
