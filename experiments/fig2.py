@@ -405,8 +405,8 @@ def _findings(table, rows, two, ratios, slopes, ridge, fit_min_d) -> list[str]:
             f"the ridge {ridge[0]['ridge']:g} (below 10x the ridge) is "
             + ", ".join(
                 f"d={r['d']}, alpha={r['alpha']:g}: "
-                f"{100 * r['fraction_below_ridge']:.0f}% "
-                f"({100 * r['fraction_below_10x_ridge']:.0f}%)"
+                f"{100 * r['fraction_below_ridge']:.2g}% "
+                f"({100 * r['fraction_below_10x_ridge']:.2g}%)"
                 for r in damped
             )
             + "; 0% elsewhere."
@@ -482,25 +482,29 @@ def _figure(table: mj.Table, fits: dict[str, Any], measures=("count", "prefix"))
                     rule
                 )
         for (c1, c2), names in predicted.items():
-            ax.plot(
-                inv,
-                c1 + c2 * inv,
-                ":",
+            ax.plot(inv, c1 + c2 * inv, ":", color="0.3", lw=1.5)
+            ax.annotate(
+                f"{'/'.join(names)}: ({c1:g}, {c2:g})",
+                (inv[0], c1),
+                textcoords="offset points",
+                xytext=(2, 3),
+                fontsize=7,
                 color="0.3",
-                lw=1.5,
-                label=f"predicted {'/'.join(names)}: ({c1:g}, {c2:g})",
             )
         ax.set_xlabel("1 / α")
         ax.set_ylabel(f"fitted exponent C_α ({m})")
-        ax.set_title("C_α = c1 + c2/α")
+        ax.set_title("C_α = c1 + c2/α (95% intervals)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
     style = [
         Line2D([], [], color="k", ls="--", lw=1, label="per-α fit d^C_α"),
-        Line2D([], [], color="k", ls=":", lw=1.5, label="predicted slope [SPEC A.5]"),
+        Line2D([], [], color="k", ls=":", lw=1.5, label="prediction [SPEC A.5]"),
         Line2D([], [], color="k", ls="-", lw=1, label="two-stage fit c1 + c2/α"),
+        *(
+            Line2D([], [], color=rule_colors.get(r, "k"), marker="o", ls="", label=r)
+            for r in rules
+        ),
     ]
-    fig.legend(handles=style, loc="outside lower center", ncol=3, fontsize=8)
+    fig.legend(handles=style, loc="outside lower center", ncol=len(style), fontsize=8)
     n = int(table.data["n"][0])
     seeds = len(np.unique(table.data["seed"]))
     fig.suptitle(

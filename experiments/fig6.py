@@ -409,8 +409,8 @@ def _findings(rows, fits, ratios, muon_over_newton, ridge, dmax, fit_min_d):
             + (
                 ", ".join(
                     f"d={r['d']}, alpha={r['alpha']:g}, kappa={r['kappa_v']:g}: "
-                    f"{100 * r['fraction_below_ridge']:.0f}% "
-                    f"({100 * r['fraction_below_10x_ridge']:.0f}%)"
+                    f"{100 * r['fraction_below_ridge']:.2g}% "
+                    f"({100 * r['fraction_below_10x_ridge']:.2g}%)"
                     for r in hit
                 )
                 + "; 0% elsewhere"
