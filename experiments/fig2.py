@@ -108,7 +108,7 @@ class Fig2Config:
 
 
 PRESETS = {
-    # About 2-4 minutes on a 2-core CPU (more when the machine is shared).
+    # 5.3 min measured on the shared 2-core CPU (load average ~5.5 from other jobs).
     "quick": Fig2Config(),
     # The paper's sizes (for a GPU): N = 100,000, 16 repeats.
     "paper": Fig2Config(

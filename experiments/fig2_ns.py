@@ -96,7 +96,8 @@ class Fig2NSConfig:
 
 
 PRESETS = {
-    # A modest subset: 4 variants, 3 alphas, d = 64..256 (a few minutes on 2 cores).
+    # A modest subset: 4 variants, 3 alphas, d = 64..256 (4.2 min measured on the
+    # shared 2-core CPU, load average ~6).
     "quick": Fig2NSConfig(),
     # Figure 2's paper sizes with 3/5/10 quintic steps and two Polar Express runs.
     "paper": Fig2NSConfig(

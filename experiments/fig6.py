@@ -106,7 +106,7 @@ class Fig6Config:
 
 
 PRESETS = {
-    # A few minutes on a 2-core CPU (more when the machine is shared).
+    # 5.8 min measured on the shared 2-core CPU (load average ~6-7 from other jobs).
     "quick": Fig6Config(),
     # The caption's sizes (for a GPU): N = 100,000, 16 repeats.
     "paper": Fig6Config(
