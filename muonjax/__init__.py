@@ -297,3 +297,57 @@ __all__ += [
     "table_from_results",
     "write_table",
 ]
+
+# --- issue 5, Figures 2 and 6 (and Newton-Schulz beside exact Muon): analysis of
+# one-step records (per-group exponent fits, two-stage fits, paired differences and
+# ratios, figure panels) and the Newton-Schulz variant / kappa-paired sweeps.
+# isort: split
+from muonjax._onestep_analysis import (  # noqa: E402
+    Difference,
+    GroupFits,
+    RatioRow,
+    capacity_panel,
+    capacity_ratios,
+    comparison_table,
+    difference_comparison,
+    exponent_difference,
+    exponent_panel,
+    exponent_rows,
+    fit_exponents,
+    group_keys,
+    group_label,
+    local_slopes,
+    newton_ridge_diagnostic,
+    ns_variant_cell,
+    ns_variant_sweep,
+    paired_kappa_sweep,
+    parse_ns_variant,
+    read_newton_ridge_diagnostic,
+    seed_matrix,
+    two_stage_fits,
+)
+
+__all__ += [
+    "Difference",
+    "GroupFits",
+    "RatioRow",
+    "capacity_panel",
+    "capacity_ratios",
+    "comparison_table",
+    "difference_comparison",
+    "exponent_difference",
+    "exponent_panel",
+    "exponent_rows",
+    "fit_exponents",
+    "group_keys",
+    "group_label",
+    "local_slopes",
+    "newton_ridge_diagnostic",
+    "ns_variant_cell",
+    "ns_variant_sweep",
+    "paired_kappa_sweep",
+    "parse_ns_variant",
+    "read_newton_ridge_diagnostic",
+    "seed_matrix",
+    "two_stage_fits",
+]

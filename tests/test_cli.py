@@ -30,6 +30,7 @@ FIG2_COLUMNS = [
     "newton_ridge",
     "with_loss",
     "dtype",
+    "update_dtype",
     "seed",
     "step",
     "loss",
@@ -130,7 +131,7 @@ def test_fig2_end_to_end_in_a_temporary_directory(tmp_path, capsys):
     )
     key_task, _ = jax.random.split(mj.cell_key(jax.random.key(0), cell, 1))
     task = mj.sample_task(256, 16, 2.0, key=key_task)
-    ref = mj.one_step(task, mj.muon_exact(2 * 16**0.5)).metrics
+    ref = mj.one_step(task, mj.muon_exact(2 * 16**0.5), update_dtype="float64").metrics
     row = table.where(d=16, rule="muon", alpha=2.0, seed=1)
     assert len(row) == 1
     assert row.data["count"][0] == int(ref.count)
