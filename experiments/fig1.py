@@ -261,12 +261,60 @@ def population_analysis(
                     f"(the formula would give {pred:.3g})."
                 )
     for rule in rules:
+        above = [a for a in alphas if a > 1 and f"{rule} alpha={a:g}" in fits]
+        if len(above) >= 2:
+            # alpha-dependence: Figure 2's second stage on the alphas > 1.
+            two = mj.fit_two_stage(above, [fits[f"{rule} alpha={a:g}"] for a in above])
+            fits[f"{rule} two_stage"] = two
+            c1, c2 = mj.theory.two_stage_coefficients(rule)
+            for name, est, interval, pred in (
+                ("c1", two.c1, two.c1_interval, c1),
+                ("c2", two.c2, two.c2_interval, c2),
+            ):
+                rows.append(
+                    mj.SummaryRow(
+                        f"alpha-dependence of the exponent: C_alpha = c1 + c2 / alpha, "
+                        f"{name} [seed for the fit form; derived values]",
+                        f"rule={rule}, alphas={above}, measure=count",
+                        mj.compare(est, interval, pred, label=f"{name} ({rule})"),
+                    )
+                )
+            exps = ", ".join(
+                f"{fits[f'{rule} alpha={a:g}'].exponent:.3g} (alpha={a:g})"
+                for a in above
+            )
+            findings.append(
+                f"{NAMES[rule]}: count exponents in d over d={dims}: {exps}; "
+                f"predicted "
+                + ", ".join(
+                    f"{float(mj.theory.one_step_exponent(rule, a)):.3g}" for a in above
+                )
+                + f". Second stage C_alpha = c1 + c2/alpha: c1 = {two.c1:.3g} "
+                f"[{two.c1_interval[0]:.3g}, {two.c1_interval[1]:.3g}], c2 = "
+                f"{two.c2:.3g} [{two.c2_interval[0]:.3g}, {two.c2_interval[1]:.3g}] "
+                f"against ({c1:g}, {c2:g})."
+            )
         if constants[rule]:
             findings.append(
                 f"{NAMES[rule]}: mean count at d={dims[-1]} over the predicted level "
                 f"d^C (the unknown constant): " + ", ".join(constants[rule]) + "."
             )
     if {"gd", "muon"} <= set(rules):
+        below_one = []
+        for alpha in alphas:
+            for d in dims:
+                m = _per_seed(table, "count", rule="muon", alpha=alpha, d=d)
+                g = _per_seed(table, "count", rule="gd", alpha=alpha, d=d)
+                est, (lo, hi) = ratio_with_interval(m, g, n_boot=n_boot)
+                if hi < 1:
+                    below_one.append(
+                        f"alpha={alpha:g}, d={d}: {est:.3g} [{lo:.3g}, {hi:.3g}]"
+                    )
+        if below_one:
+            findings.append(
+                "GD recovers more items than Muon (Muon / GD count, 95% paired "
+                "bootstrap interval below 1) at " + "; ".join(below_one) + "."
+            )
         ratios = []
         for alpha in alphas:
             m = _per_seed(table, "count", rule="muon", alpha=alpha, d=dims[-1])
@@ -329,11 +377,11 @@ def summary(out_dir: str | Path) -> tuple[Any, dict[str, mj.CriticalAnalysis]]:
     found = analyses(out_dir)
     for an in found.values():
         for claim, group, comp in an.comparisons():
-            if claim.startswith(("critical batch size", "Muon saturates")):
+            if claim.startswith(("critical batch size", "B* sits", "Muon saturates")):
                 rows.append(mj.SummaryRow(claim, group, comp))
         fits[f"critical_{an.measure}"] = an
     findings = [MEASURE_NOTE, *findings, *found["count"].findings()]
-    findings += found["prefix"].findings()[: len(found["prefix"].rules)]
+    findings += [f for f in found["prefix"].findings() if "(prefix): B* = " in f]
     return (
         mj.FitSummary(
             experiment="fig1",

@@ -169,10 +169,12 @@ MEASURE_NOTE = (
     "Fitted measure: count (the number of recovered items), what the captions call "
     "capacity; its rising branch is the batch's distinct items, the "
     "information-theoretic line. The prefix is fitted beside it (rows with "
-    "measure=prefix): at small B it is limited by the longest run 1..k the batch "
-    "happens to hold (often 0 or 1), so its rise is noisy and many seeds are 0 there; "
-    "for SGD the checks found the prefix follows the d^(1/(2 alpha)) ceiling better "
-    "than the count. Weighted accuracy (the frequency mass recovered) is recorded, not "
+    "measure=prefix), as information: its ceiling at small B is the longest run "
+    "1..k the batch happens to hold (often 0 or 1 item; the red line in the lower "
+    "panels), which rises more slowly and more raggedly than B^(1/alpha), so the "
+    "fixed-slope fit is a rougher model there and many seeds are 0 at small B; for "
+    "SGD the checks found the prefix follows the d^(1/(2 alpha)) ceiling better than "
+    "the count. Weighted accuracy (the frequency mass recovered) is recorded, not "
     "fitted: it is bounded by 1 and dominated by the head items, and SPEC A.5 gives "
     "it no scaling law."
 )
@@ -341,7 +343,7 @@ def plot(out_dir: str | Path) -> list[Path]:
     rules = list(found["count"].rules)
     n = int(table.data["n"][0])
     seeds = len(np.unique(table.data["seed"]))
-    fig = Figure(figsize=(4.8 * len(rules), 8.4), layout="constrained")
+    fig = Figure(figsize=(4.5 * len(rules), 8.0), layout="constrained")
     axes = np.asarray(fig.subplots(2, len(rules), squeeze=False))
     for r, measure in enumerate(FIT_MEASURES):
         for c, rule in enumerate(rules):

@@ -805,6 +805,10 @@ class CriticalAnalysis:
           tolerance and widest interval ``alpha`` times the capacity ones (0.1 and
           0.25), since ``B* = (plateau / a)^alpha`` multiplies the plateau's exponent
           by ``alpha``;
+        - ``B*``'s exponent against ``alpha`` times the exponent of the measured
+          population step (``B = 0``): where the line meets the *measured* ceiling,
+          whatever that ceiling's exponent (tolerance ``alpha x 0.1``, widest
+          interval ``sqrt(2) alpha x 0.25`` for a difference of two estimates);
         - Muon's ``B*`` above SGD's at every ``d`` (the seed's claim), on
           ``log(B*_muon / B*_sgd) > 0`` with the bootstrap replicates of both;
         - plateau and population exponents per rule against the one-step ceiling
@@ -829,6 +833,19 @@ class CriticalAnalysis:
                         max_width=a * _CAPACITY_MAX_WIDTH,
                         label=f"exponent e of B* ~ d^e ({name})",
                     ),
+                )
+            )
+        for rule in self.rules:
+            pop = self.population_exponents.get(rule)
+            if pop is None:
+                continue
+            rows.append(
+                (
+                    "B* sits where the line B^(1/alpha) meets the measured ceiling: "
+                    "e(B*) = alpha x e(population step) [derived from the seed's "
+                    '"intersections"]',
+                    f"rule={rule}, alpha={a:g}, measure={m}",
+                    _intersection_comparison(self.critical_exponents[rule], pop, a),
                 )
             )
         if {"gd", "muon"} <= set(self.rules):
@@ -895,11 +912,11 @@ class CriticalAnalysis:
         recoveries outside the batch.
         """
         a, m = self.alpha, self.measure
+        rows = self.comparisons()
         verdicts = {
-            g: c.verdict
-            for claim, g, c in self.comparisons()
-            if claim.startswith("critical batch size")
+            g: c.verdict for claim, g, c in rows if claim.startswith("critical batch")
         }
+        meets = {g: c for claim, g, c in rows if claim.startswith("B* sits")}
         out: list[str] = []
         overshoot, on_line = [], []
         for rule in self.rules:
@@ -949,6 +966,15 @@ class CriticalAnalysis:
                         f"itself grows {side} than predicted over these d"
                     )
                 out.append(text + ".")
+            meet = meets.get(f"rule={rule}, alpha={a:g}, measure={m}")
+            if meet is not None and np.isfinite(meet.estimate):
+                out.append(
+                    f"{name} ({m}): against the *measured* ceiling, e(B*) - alpha x "
+                    f"C(population step) = {_fmt(meet.estimate)} "
+                    f"[{_fmt(meet.interval[0])}, {_fmt(meet.interval[1])}] (0 if B* "
+                    "sits where the line meets the one-step ceiling): "
+                    f"{meet.verdict} ({meet.reason})."
+                )
             peaks = [(f.peak_over_plateau, f.d) for f in fits if f.ok]
             if peaks and max(peaks)[0] > 1.1:
                 top, d_top = max(peaks)
@@ -1015,6 +1041,29 @@ def _rule_name(rule: str) -> str:
 
 def _fmt(v: float) -> str:
     return f"{v:.3g}" if np.isfinite(v) else "nan"
+
+
+def _intersection_comparison(crit: FitResult, pop: FitResult, a: float) -> Comparison:
+    """``e(B*) - alpha C(population)`` against 0, bootstrap replicates of both."""
+    est = crit.exponent - a * pop.exponent
+    interval = (math.nan, math.nan)
+    if crit.ok and pop.ok and crit.n_boot == pop.n_boot:
+        diff = crit.bootstrap - a * pop.bootstrap  # independent replicates
+        diff = diff[np.isfinite(diff)]
+        if diff.size >= 0.5 * crit.n_boot:
+            tail = 100 * (1 - crit.confidence) / 2
+            lo, hi = np.percentile(diff, [tail, 100 - tail])
+            interval = (float(lo), float(hi))
+    return compare(
+        est,
+        interval,
+        0.0,
+        tolerance=a * _CAPACITY_TOLERANCE,
+        # A difference of two estimates, each allowed alpha x 0.25.
+        max_width=a * _CAPACITY_MAX_WIDTH * math.sqrt(2.0),
+        label="e(B*) - alpha x C(one population step)",
+        notes=[f"B*: {fl}" for fl in crit.flags] + [f"pop: {fl}" for fl in pop.flags],
+    )
 
 
 def _log_ratio_comparison(fm: CriticalBatchFit, fg: CriticalBatchFit) -> Comparison:

@@ -240,7 +240,7 @@ SCALE = {"gd": 1.5, "muon": 0.3}
 @pytest.fixture(scope="module")
 def planted_analysis():
     table = planted_table(exponents=PREDICTED, scale=SCALE)
-    return table, mj.analyze_critical_batch(table, n_boot=200)
+    return table, mj.analyze_critical_batch(table, n_boot=100)
 
 
 def test_planted_breakpoints_are_recovered(planted_analysis):
@@ -278,6 +278,8 @@ def test_planted_exponents_are_recovered_with_verdicts(planted_analysis):
     rows = {(claim.split(" [")[0], group): c for claim, group, c in an.comparisons()}
     crit = [c for (claim, _), c in rows.items() if claim.startswith("critical")]
     assert len(crit) == 2 and all(c.verdict == "consistent" for c in crit)
+    meets = [c for (claim, _), c in rows.items() if claim.startswith("B* sits")]
+    assert len(meets) == 2 and all(c.verdict == "consistent" for c in meets)
     larger = [c for (claim, _), c in rows.items() if claim.startswith("Muon satur")]
     assert len(larger) == 4 and all(c.verdict == "consistent" for c in larger)
     # No chance recoveries were planted: the mean is 0 <= 1.
@@ -290,13 +292,16 @@ def test_planted_exponents_are_recovered_with_verdicts(planted_analysis):
 def test_a_wrong_ceiling_exponent_is_reported_inconsistent():
     wrong = {"gd": 0.8, "muon": 1.8}  # far from 1/3 and 4/3
     table = planted_table(exponents=wrong, scale=SCALE, seed=1)
-    an = mj.analyze_critical_batch(table, n_boot=200)
+    an = mj.analyze_critical_batch(table, n_boot=100)
     for rule in ("gd", "muon"):
         est = an.critical_exponents[rule].exponent
         assert est == pytest.approx(ALPHA * wrong[rule], abs=0.1)
     verdicts = [c.verdict for claim, _, c in an.comparisons() if "~ d^" in claim]
     assert verdicts and all(v == "inconsistent" for v in verdicts)
     assert any("grows faster than predicted" in f for f in an.findings())
+    # B* still sits where the line meets the (wrong) ceiling.
+    meets = [c for claim, _, c in an.comparisons() if claim.startswith("B* sits")]
+    assert len(meets) == 2 and all(c.verdict == "consistent" for c in meets)
 
 
 def test_points_saturated_at_n_are_excluded_and_named():
