@@ -351,3 +351,40 @@ __all__ += [
     "seed_matrix",
     "two_stage_fits",
 ]
+
+# --- issue 5, Figures 1 and 3: critical batch size of the first minibatch step, and
+# experiments recorded in parts (Figure 1: population part and minibatch part) -----
+# isort: split
+from muonjax._critical import (  # noqa: E402  (after the blocks above, for merging)
+    MEASURE_CEILINGS,
+    MINIBATCH_RULES,
+    CapacityCurve,
+    CriticalAnalysis,
+    CriticalBatchFit,
+    analyze_critical_batch,
+    batch_grid,
+    capacity_curves,
+    critical_batch_sweep,
+    fit_across_d,
+    fit_critical_batch,
+    minibatch_cell,
+)
+from muonjax._parts import RecordedParts, read_part, record_parts  # noqa: E402
+
+__all__ += [
+    "MEASURE_CEILINGS",
+    "MINIBATCH_RULES",
+    "CapacityCurve",
+    "CriticalAnalysis",
+    "CriticalBatchFit",
+    "RecordedParts",
+    "analyze_critical_batch",
+    "batch_grid",
+    "capacity_curves",
+    "critical_batch_sweep",
+    "fit_across_d",
+    "fit_critical_batch",
+    "minibatch_cell",
+    "read_part",
+    "record_parts",
+]

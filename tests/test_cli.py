@@ -72,7 +72,7 @@ def test_no_command_prints_help_and_fails(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "fig99"], "unknown experiment 'fig99'; known experiments: fig2"),
+        (["run", "fig99"], "unknown experiment 'fig99'; known experiments: fig1"),
         (["run", "fig2", "--set", "nn=3"], "fig2 has no setting 'nn'"),
         (["run", "fig2", "--set", "n=many"], "bad value 'many' for n (int)"),
         (["run", "fig2", "--set", "dims=8,x"], "bad value '8,x' for dims"),
