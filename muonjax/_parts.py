@@ -24,7 +24,6 @@ References:
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,9 +39,9 @@ from muonjax._records import (
     _now,
     atomic_write_text,
     environment,
-    read_manifest,
     read_table,
     record_sweep,
+    sessions_with,
     table_from_results,
     write_table,
 )
@@ -155,17 +154,7 @@ def record_parts(
             )
     paths = write_table(out, columns, rows_all)
 
-    previous: dict[str, Any] = {}
-    if (out / MANIFEST).exists():
-        previous = read_manifest(out)
-    session = {
-        "started": started,
-        "finished": _now(),
-        "command": list(sys.argv),
-        "cells_computed": combined.computed,
-        "cells_loaded": combined.loaded,
-    }
-    sessions = [*previous.get("sessions", []), session]
+    sessions = sessions_with(out, started, combined.computed, combined.loaded)
     manifest = {
         "schema": SCHEMA_VERSION,
         **dict(meta or {}),
@@ -183,8 +172,8 @@ def record_parts(
         "files": [p.name for p in paths],
         "environment": environment(),
         "started": sessions[0]["started"],
-        "finished": session["finished"],
-        "command": session["command"],
+        "finished": sessions[-1]["finished"],
+        "command": sessions[-1]["command"],
         "sessions": sessions,
     }
     atomic_write_text(out / MANIFEST, _json_dumps(manifest))

@@ -403,6 +403,23 @@ class RecordedSweep(NamedTuple):
     sweep: SweepResult
 
 
+def sessions_with(
+    out_dir: Path, started: str, computed: int, loaded: int
+) -> list[dict[str, Any]]:
+    """The sessions of ``out_dir``'s manifest (if any) plus this one, ending now."""
+    previous: dict[str, Any] = {}
+    if (out_dir / MANIFEST).exists():
+        previous = read_manifest(out_dir)
+    session = {
+        "started": started,
+        "finished": _now(),
+        "command": list(sys.argv),
+        "cells_computed": computed,
+        "cells_loaded": loaded,
+    }
+    return [*previous.get("sessions", []), session]
+
+
 def record_sweep(
     sweep: Sweep,
     out_dir: str | os.PathLike,
@@ -473,17 +490,7 @@ def record_sweep(
     columns, rows = table_from_results(sweep, results)
     paths = write_table(out_dir, columns, rows)
 
-    previous: dict[str, Any] = {}
-    if (out_dir / MANIFEST).exists():
-        previous = read_manifest(out_dir)
-    session = {
-        "started": started,
-        "finished": _now(),
-        "command": list(sys.argv),
-        "cells_computed": result.computed,
-        "cells_loaded": result.loaded,
-    }
-    sessions = [*previous.get("sessions", []), session]
+    sessions = sessions_with(out_dir, started, result.computed, result.loaded)
     manifest = {
         "schema": SCHEMA_VERSION,
         **dict(meta or {}),
@@ -503,8 +510,8 @@ def record_sweep(
         "files": [p.name for p in paths],
         "environment": environment(),
         "started": sessions[0]["started"],
-        "finished": session["finished"],
-        "command": session["command"],
+        "finished": sessions[-1]["finished"],
+        "command": sessions[-1]["command"],
         "sessions": sessions,
     }
     atomic_write_text(out_dir / MANIFEST, _json_dumps(manifest))
