@@ -375,7 +375,8 @@ def two_stage_fits(
 
     Returns:
         ``{other group values: TwoStageFit}``; keys follow ``fits.groups`` without
-        ``alpha`` (``("muon",)`` for groups ``("rule", "alpha")``).
+        ``alpha`` (``("muon",)`` for groups ``("rule", "alpha")``). Groups with
+        fewer than two alphas have no second stage and are left out.
 
     References:
         SPEC A.5, Figure 2 two-stage fit [seed for the fit form; derived values].
@@ -389,6 +390,8 @@ def two_stage_fits(
         out.setdefault(rest, []).append((float(key[ia]), fit))
     result = {}
     for rest, items in out.items():
+        if len(items) < 2:  # a line through one point is not a fit
+            continue
         items.sort(key=lambda t: t[0])
         result[rest] = fit_two_stage(
             [a for a, _ in items], [f for _, f in items], confidence=confidence

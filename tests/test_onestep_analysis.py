@@ -117,6 +117,13 @@ def test_two_stage_fits_match_fit_two_stage():
         mj.two_stage_fits(fits, alpha="kappa_v")
 
 
+def test_two_stage_fits_skip_groups_with_one_alpha():
+    # One alpha per rule (e.g. `muonjax run fig2 --set alphas=1.5`): no second stage.
+    t = _synthetic({("muon", 1.5): 1.3, ("gd", 1.5): 0.3, ("gd", 2.0): 0.25})
+    fits = mj.fit_exponents(t, groups=("rule", "alpha"), n_boot=200)
+    assert list(mj.two_stage_fits(fits)) == [("gd",)]
+
+
 def test_exponent_difference_paired_and_unpaired():
     t = _synthetic({("muon", 1.5): 1.3, ("newton", 1.5): 1.2})
     fits = mj.fit_exponents(t, groups=("rule", "alpha"), n_boot=500)
