@@ -154,6 +154,27 @@ from muonjax._verdict import (
     compare_fit,
 )
 
+# --- issue 5, Figures 4 and 5: multi-step dynamics (cells, sweeps, schedules, analysis)
+# isort: split
+from muonjax._multistep import (
+    DEFAULT_GD_SCHEDULE,
+    MULTI_STEP_METRICS,
+    SCHEDULE_SHAPES,
+    capacity_after,
+    final_capacity,
+    gd_increasing_schedule,
+    lr_schedule,
+    multi_step_cell,
+    multi_step_optimizer,
+    multi_step_sweep,
+    paired_ratio,
+    parse_rule,
+    step_curves,
+    step_exponent_fits,
+    step_gain_fits,
+    stopping_steps,
+)
+
 __all__ = [
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -296,4 +317,24 @@ __all__ += [
     "sweep_block_size",
     "table_from_results",
     "write_table",
+]
+
+# --- issue 5, Figures 4 and 5: multi-step dynamics ----------------------------------
+__all__ += [
+    "DEFAULT_GD_SCHEDULE",
+    "MULTI_STEP_METRICS",
+    "SCHEDULE_SHAPES",
+    "capacity_after",
+    "final_capacity",
+    "gd_increasing_schedule",
+    "lr_schedule",
+    "multi_step_cell",
+    "multi_step_optimizer",
+    "multi_step_sweep",
+    "paired_ratio",
+    "parse_rule",
+    "step_curves",
+    "step_exponent_fits",
+    "step_gain_fits",
+    "stopping_steps",
 ]
