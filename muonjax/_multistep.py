@@ -256,6 +256,9 @@ def multi_step_optimizer(
     d: int,
     *,
     muon_lr_scale: float = 2.0,
+    muon_schedule: str = "constant",
+    muon_factor: float = 1.0,
+    muon_power: float = 0.0,
     gd_lr_scale: float = DEFAULT_GD_SCHEDULE["scale"],
     gd_schedule: str = DEFAULT_GD_SCHEDULE["shape"],
     gd_factor: float = DEFAULT_GD_SCHEDULE["factor"],
@@ -267,7 +270,10 @@ def multi_step_optimizer(
     """The optimizer of a named multi-step rule, and its step-size schedule.
 
     - ``"muon"``: exact Muon ``W_{t+1} = W_t + eta polar(G_t)`` with the fixed
-      ``eta = muon_lr_scale sqrt(d)`` (Figure 4: 2, Figure 5: 1 [seed]).
+      ``eta = muon_lr_scale sqrt(d)`` (Figure 4: 2, Figure 5: 1 [seed]); beyond the
+      paper, ``muon_schedule`` makes it ``eta_t`` (:func:`lr_schedule` from
+      ``eta_1 = muon_lr_scale sqrt(d)``, e.g. ``"polynomial"`` with
+      ``muon_power = -1`` for ``eta_t = eta_1 / t``).
     - ``"muon_ns"`` / ``"muon_ns<k>"``: the same with ``k`` Newton-Schulz steps
       (coefficients ``ns_coeffs``) in place of the polar factor (SPEC A.3
       [derived]).
@@ -276,7 +282,10 @@ def multi_step_optimizer(
     Args:
         rule: see :func:`parse_rule`.
         d: embedding dimension (``d_in``; sets the ``sqrt(d)`` scales).
-        muon_lr_scale: Muon's ``eta / sqrt(d)``.
+        muon_lr_scale: Muon's ``eta / sqrt(d)`` (its ``eta_1`` with a schedule).
+        muon_schedule, muon_factor, muon_power: Muon's schedule shape (default
+            ``"constant"``, the paper's) and its parameters (see
+            :func:`lr_schedule`; decaying shapes allowed).
         gd_lr_scale, gd_schedule, gd_factor, gd_power, gd_max_lr_scale: the GD
             schedule (see :func:`gd_increasing_schedule`).
         ns_steps: Newton-Schulz steps of a bare ``"muon_ns"``.
@@ -303,7 +312,12 @@ def multi_step_optimizer(
         )
         return gd(schedule), schedule
     _validate.real("muon_lr_scale", muon_lr_scale, lower=0.0, lower_open=True)
-    schedule = lr_schedule(float(muon_lr_scale) * math.sqrt(d), shape="constant")
+    schedule = lr_schedule(
+        float(muon_lr_scale) * math.sqrt(d),
+        shape=muon_schedule,
+        factor=muon_factor,
+        power=muon_power,
+    )
     if base == "muon":
         return muon_exact(schedule), schedule
     assert k is not None
@@ -312,6 +326,9 @@ def multi_step_optimizer(
 
 _OPTIMIZER_KEYS = (
     "muon_lr_scale",
+    "muon_schedule",
+    "muon_factor",
+    "muon_power",
     "gd_lr_scale",
     "gd_schedule",
     "gd_factor",
@@ -407,6 +424,9 @@ def multi_step_sweep(
     window: int = 10,
     min_gain: float = 0.005,
     muon_lr_scale: float = 2.0,
+    muon_schedule: str = "constant",
+    muon_factor: float = 1.0,
+    muon_power: float = 0.0,
     gd_lr_scale: float = DEFAULT_GD_SCHEDULE["scale"],
     gd_schedule: str = DEFAULT_GD_SCHEDULE["shape"],
     gd_factor: float = DEFAULT_GD_SCHEDULE["factor"],
@@ -438,6 +458,8 @@ def multi_step_sweep(
         window, min_gain: the plateau rule (10 steps, 0.5% [seed]).
         muon_lr_scale, gd_lr_scale, gd_schedule, gd_factor, gd_power,
             gd_max_lr_scale, ns_steps, ns_coeffs: see :func:`multi_step_optimizer`.
+        muon_schedule, muon_factor, muon_power: Muon's schedule (see
+            :func:`multi_step_optimizer`); recorded only when not ``"constant"``.
         update_dtype: dtype of gradient, optimizer and ``W`` (``"float64"`` needs
             JAX's x64 mode, which the caller turns on); ``None`` for the task dtype.
         dtype: task dtype.
@@ -472,6 +494,9 @@ def multi_step_sweep(
             rule,
             dims[0],
             muon_lr_scale=muon_lr_scale,
+            muon_schedule=muon_schedule,
+            muon_factor=muon_factor,
+            muon_power=muon_power,
             gd_lr_scale=gd_lr_scale,
             gd_schedule=gd_schedule,
             gd_factor=gd_factor,
@@ -501,6 +526,16 @@ def multi_step_sweep(
         "early_stopping": bool(early_stopping),
         **({"window": window, "min_gain": float(min_gain)} if early_stopping else {}),
         **({"muon_lr_scale": float(muon_lr_scale)} if has_muon else {}),
+        # The paper's fixed Muon step adds no columns; a schedule is recorded.
+        **(
+            {
+                "muon_schedule": str(muon_schedule),
+                "muon_factor": float(muon_factor),
+                "muon_power": float(muon_power),
+            }
+            if has_muon and muon_schedule != "constant"
+            else {}
+        ),
         **(
             {
                 "gd_lr_scale": float(gd_lr_scale),
