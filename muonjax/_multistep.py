@@ -21,7 +21,9 @@ the pieces those figures share:
   :func:`final_capacity`, :func:`step_exponent_fits` (one power law in ``d`` per
   step, Figure 4e), :func:`step_gain_fits` (the exponent of ``d_T / d_1``), and
   :func:`paired_ratio` (e.g. Muon's capacity over GD's at a step, with a bootstrap
-  over seeds).
+  over seeds), :func:`capacity_ratio` (one rule over another per group, e.g.
+  Newton-Schulz over exact Muon) and :func:`newton_schulz_reach` (the smallest
+  relative singular value a Newton-Schulz iteration lifts to a level).
 
 Rows after an early stop: :func:`muonjax.train_early_stopping` keeps ``W`` at its
 stopping step and leaves later entries unused, so record rows with ``step >
@@ -50,6 +52,7 @@ import optax
 from muonjax import _validate
 from muonjax._fit import FitResult, fit_power_law, fit_step_exponents
 from muonjax._loop import train, train_early_stopping
+from muonjax._polar import newton_schulz_coefficients
 from muonjax._records import Table
 from muonjax._sweep import Scalar, Sweep, sweep_block_size
 from muonjax._task import sample_task
@@ -60,12 +63,14 @@ __all__ = [
     "MULTI_STEP_METRICS",
     "SCHEDULE_SHAPES",
     "capacity_after",
+    "capacity_ratio",
     "final_capacity",
     "gd_increasing_schedule",
     "lr_schedule",
     "multi_step_cell",
     "multi_step_optimizer",
     "multi_step_sweep",
+    "newton_schulz_reach",
     "paired_ratio",
     "parse_rule",
     "step_curves",
@@ -840,3 +845,87 @@ def paired_ratio(
     r = num[ok] / den[ok]
     q = (1 - confidence) / 2
     return float(est), (float(np.quantile(r, q)), float(np.quantile(r, 1 - q)))
+
+
+def capacity_ratio(
+    table: Table,
+    step: int,
+    *,
+    rule: str,
+    reference: str,
+    by: Sequence[str] = ("deflate", "alpha", "d"),
+    measure: str = "count",
+    n_boot: int = 1000,
+) -> dict[tuple[Any, ...], tuple[float, tuple[float, float]]]:
+    """Per group, one rule's capacity over another's after ``step`` steps.
+
+    E.g. how much of exact Muon's capacity Newton-Schulz Muon keeps (Figure 4,
+    beyond the paper): ``mean_k c_rule(k) / mean_k c_reference(k)`` with a paired
+    bootstrap over seeds (:func:`paired_ratio`; seed ``k`` of both rules learns the
+    same task, since the sweeps' key identity leaves out the rule).
+
+    Args:
+        table: records of :func:`multi_step_sweep` holding both rules.
+        step: the step ``T`` (a stopped seed counts at its stop).
+        rule, reference: values of the ``rule`` column.
+        by: the other columns that define a group.
+        measure: ``count``, ``prefix``, ``weighted_accuracy`` or ``loss``.
+        n_boot: bootstrap replicates (>= 100).
+
+    Returns:
+        ``{group: (ratio, (lo, hi))}`` over the groups where both rules ran (a 95%
+        interval; NaN where the reference's mean is 0).
+
+    References:
+        SPEC A.4 (measures), Part D (bootstrap over seeds).
+    """
+    if "rule" in by:
+        raise ValueError(f"by must not contain 'rule', got by={tuple(by)!r}")
+    values = capacity_after(table, step, by=("rule", *by), measure=measure)
+    rules = {key[0] for key in values}
+    for name, value in (("rule", rule), ("reference", reference)):
+        if value not in rules:
+            raise ValueError(f"{name}={value!r} not in the records' rules {rules}")
+    out = {}
+    for key, num in values.items():
+        den = values.get((reference, *key[1:]))
+        if key[0] == rule and den is not None:
+            out[key[1:]] = paired_ratio(num, den, n_boot=n_boot)
+    return out
+
+
+def newton_schulz_reach(
+    coeffs: Any = "jordan", steps: int = 5, *, level: float = 0.5
+) -> float:
+    """Smallest relative singular value that ``steps`` Newton-Schulz steps lift to
+    ``level``.
+
+    :func:`muonjax.newton_schulz` divides ``G`` by ``||G||_F`` and then maps each
+    singular value ``s = sigma / ||G||_F`` by the scalar iteration
+    ``s <- a s + b s^3 + c s^5``; the exact polar factor sends every ``s > 0`` to 1.
+    Directions with ``s`` below the returned value come out below ``level``, i.e.
+    Newton-Schulz leaves them (much) shorter than Muon does.
+
+    Args:
+        coeffs: Newton-Schulz coefficients (name, triple or schedule, see
+            :func:`muonjax.newton_schulz_coefficients`).
+        steps: number of iterations, >= 1.
+        level: the output level, in ``(0, 1)``.
+
+    Returns:
+        ``s_min`` in ``(0, 1]`` such that the iterated map is ``>= level`` at
+        ``s_min`` (to a relative resolution of 1e-4 on a log grid), and NaN if no
+        ``s <= 1`` reaches ``level``.
+
+    References:
+        SPEC A.3 (practical Muon) [derived]; Jordan et al. (2024), Muon.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level=!r}")
+    table = newton_schulz_coefficients(coeffs, steps)
+    s = np.logspace(-12, 0, 120_001)
+    x = s.copy()
+    for a, b, c in table:
+        x = a * x + b * x**3 + c * x**5
+    hit = np.flatnonzero(x >= level)
+    return float(s[hit[0]]) if hit.size else math.nan

@@ -23,7 +23,7 @@ MULTI_STEP_COLUMNS = ["seed", "step", *mj.MULTI_STEP_METRICS]
 FIG4_TINY = [
     *("--seeds", "2", "--no-progress"),
     *("--set", "n=128", "--set", "dims=8,16", "--set", "alphas=1.5"),
-    *("--set", "steps=2", "--set", "rules=muon", "--set", "n_boot=100"),
+    *("--set", "steps=2", "--set", "rules=muon,muon_ns5", "--set", "n_boot=100"),
     *("--set", "long_dims=8,16", "--set", "long_rules=muon_ns5"),
     *("--set", "long_deflate=true"),
     *("--set", "long_max_steps=12", "--set", "window=3"),
@@ -62,8 +62,8 @@ def test_fig4_end_to_end(tmp_path, capsys):
     config_cols = ["d", "rule", "deflate", "alpha", "n", "steps", "early_stopping"]
     assert table.columns[: len(config_cols)] == config_cols
     assert table.columns[-len(MULTI_STEP_COLUMNS) :] == MULTI_STEP_COLUMNS
-    # 2 d x 1 rule x 2 updates x 1 alpha x 2 seeds x 3 steps
-    assert len(table) == 2 * 1 * 2 * 2 * 3
+    # 2 d x 2 rules x 2 updates x 1 alpha x 2 seeds x 3 steps
+    assert len(table) == 2 * 2 * 2 * 2 * 3
     assert set(table.data["deflate"].tolist()) == {False, True}
     manifest = mj.read_manifest(out)
     assert manifest["experiment"] == "fig4" and manifest["preset"] == "quick"
@@ -80,6 +80,10 @@ def test_fig4_end_to_end(tmp_path, capsys):
     summary = _check_summary(out, "fig4")
     claims = " ".join(r["claim"] for r in summary["rows"])
     assert "information limit" in claims and "t Muon steps" in claims
+    assert "Newton-Schulz Muon steps" in claims
+    # How much of exact Muon's capacity Newton-Schulz keeps, per update and T.
+    keeps = [f for f in summary["findings"] if "Newton-Schulz Muon keeps" in f]
+    assert len(keeps) == 1 and keeps[0].count("T=2:") == 2
     # Regenerate from the records alone.
     (out / "fig4.png").unlink()
     (out / "fit_summary.json").unlink()

@@ -363,6 +363,54 @@ def test_paired_ratio():
         mj.paired_ratio(a, b[:3])
 
 
+def test_capacity_ratio_pairs_seeds_by_group():
+    base = _synthetic([0.0, 1.0, 1.5], dims=(16, 32), seeds=4)
+    other = {c: v.copy() for c, v in base.data.items()}
+    other["rule"] = np.full(len(base), "muon_ns5")
+    # The Newton-Schulz rule keeps (0.5 + 0.1 seed) of Muon's count, seed by seed.
+    other["count"] = other["count"] * (0.5 + 0.1 * other["seed"])
+    table = mj.Table(
+        base.columns,
+        {c: np.concatenate([base.data[c], other[c]]) for c in base.columns},
+    )
+    ratios = mj.capacity_ratio(table, 2, rule="muon_ns5", reference="muon", n_boot=300)
+    assert set(ratios) == {(False, 1.5, 16), (False, 1.5, 32)}
+    for d in (16, 32):
+        mine = mj.capacity_after(table.where(rule="muon_ns5", d=d), 2, by=("d",))
+        ref = mj.capacity_after(table.where(rule="muon", d=d), 2, by=("d",))
+        expected = mj.paired_ratio(mine[(d,)], ref[(d,)], n_boot=300)
+        assert ratios[(False, 1.5, d)] == expected
+        # Per seed c_ns = (0.5 + 0.1 k) c_muon with c_muon = (1 + 0.01 k) d^1.5.
+        k = np.arange(4)
+        c = (1 + 0.01 * k) * d**1.5
+        assert expected[0] == pytest.approx(((0.5 + 0.1 * k) * c).sum() / c.sum())
+    with pytest.raises(ValueError, match="reference"):
+        mj.capacity_ratio(table, 2, rule="muon_ns5", reference="gd")
+    with pytest.raises(ValueError, match="by"):
+        mj.capacity_ratio(table, 2, rule="muon_ns5", reference="muon", by=("rule",))
+
+
+@pytest.mark.parametrize("steps", [3, 5])
+def test_newton_schulz_reach_matches_the_iteration_on_a_matrix(steps):
+    s_min = mj.newton_schulz_reach("jordan", steps)
+    assert 0 < s_min < 1
+    # Relative singular values just above and just below the reach, beside one large
+    # one, on a diagonal matrix (its singular vectors are the axes); 2% either side
+    # is far outside float32 error at these magnitudes.
+    rel = np.array([1.02 * s_min, 0.98 * s_min])
+    diag = np.array([1.0, *rel])
+    for _ in range(3):  # rel = x / ||diag||_F, solved by a fixed point
+        diag = np.array([1.0, *(rel * np.linalg.norm(diag))])
+    out = mj.newton_schulz(
+        jnp.asarray(np.diag(diag), jnp.float32), steps=steps, coeffs="jordan"
+    )
+    values = np.diag(np.asarray(out))
+    assert values[1] >= 0.5 > values[2]
+    assert mj.newton_schulz_reach("jordan", steps + 5) < s_min
+    with pytest.raises(ValueError, match="level"):
+        mj.newton_schulz_reach("jordan", steps, level=1.5)
+
+
 def test_muon_schedule_beyond_the_paper():
     _, sched = mj.multi_step_optimizer(
         "muon", 16, muon_schedule="polynomial", muon_power=-1.0
