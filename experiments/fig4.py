@@ -787,7 +787,19 @@ def plot(out_dir: str | Path) -> list[Path]:
     ax.set(xlabel="T (steps)", ylabel="fitted exponent C_T (count)", xticks=ts)
     ax.set_title("(f) fitted exponents vs prediction", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=5, ncol=2)
+    # Room below the data for the legend, so that it hides no point.
+    shown = [
+        v
+        for per_t in res["fits"]["count"].values()
+        for t in ts
+        for v in (per_t[t].exponent, *per_t[t].interval)
+        if np.isfinite(v)
+    ] + [float(theory.multi_step_exponent(t, a)) for t in ts for a in alphas]
+    if shown:
+        low, high = min(shown), max(shown)
+        span = max(high - low, 0.1)
+        ax.set_ylim(low - 0.75 * span, high + 0.05 * span)
+    ax.legend(fontsize=5, ncol=2, loc="lower right")
 
     # (g) count and (h) prefix against step for the long runs at the largest d.
     for j, measure in ((2, "count"), (3, "prefix")):
@@ -835,7 +847,7 @@ def plot(out_dir: str | Path) -> list[Path]:
     fig.suptitle(
         f"Kim et al. (2026) Fig. 4: T population Muon steps, N={n}, "
         f"eta_t={_eta_text(table)}; solid: exact iterates, dashed: thresholded update; "
-        "squares: Newton-Schulz "
+        "squares in (f): Newton-Schulz "
         f"({', '.join(r for r in rules if r != 'muon') or 'none'})\n"
         f"mean over {seeds} seeds, bars: one standard deviation (fits: 95% bootstrap)",
         fontsize=9,
