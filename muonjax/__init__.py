@@ -154,6 +154,29 @@ from muonjax._verdict import (
     compare_fit,
 )
 
+# --- issue 5, Figures 4 and 5: multi-step dynamics (cells, sweeps, schedules, analysis)
+# isort: split
+from muonjax._multistep import (
+    DEFAULT_GD_SCHEDULE,
+    MULTI_STEP_METRICS,
+    SCHEDULE_SHAPES,
+    capacity_after,
+    capacity_ratio,
+    final_capacity,
+    gd_increasing_schedule,
+    lr_schedule,
+    multi_step_cell,
+    multi_step_optimizer,
+    multi_step_sweep,
+    newton_schulz_reach,
+    paired_ratio,
+    parse_rule,
+    step_curves,
+    step_exponent_fits,
+    step_gain_fits,
+    stopping_steps,
+)
+
 __all__ = [
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -387,4 +410,26 @@ __all__ += [
     "minibatch_cell",
     "read_part",
     "record_parts",
+]
+
+# --- issue 5, Figures 4 and 5: multi-step dynamics ----------------------------------
+__all__ += [
+    "DEFAULT_GD_SCHEDULE",
+    "MULTI_STEP_METRICS",
+    "SCHEDULE_SHAPES",
+    "capacity_after",
+    "capacity_ratio",
+    "final_capacity",
+    "gd_increasing_schedule",
+    "lr_schedule",
+    "multi_step_cell",
+    "multi_step_optimizer",
+    "multi_step_sweep",
+    "newton_schulz_reach",
+    "paired_ratio",
+    "parse_rule",
+    "step_curves",
+    "step_exponent_fits",
+    "step_gain_fits",
+    "stopping_steps",
 ]
