@@ -885,7 +885,13 @@ def _muon_scaling(ctx: CheckContext) -> CheckOutcome:
                     notes=["the period-2 oscillation scatters the last step"],
                 )
             )
-            gap = np.log10(r.gd_at_muon_t / r.muon_excess_avg)
+            # An excess below the float64 resolution of the loss (GD can reach L*
+            # to rounding at small K, even dip below it) is floored at that
+            # resolution, so the ratio stays finite and the sign is meaningful.
+            res = np.finfo(np.float64).eps * max(r.sizes["l_star"], 1.0)
+            gap = np.log10(
+                np.maximum(r.gd_at_muon_t, res) / np.maximum(r.muon_excess_avg, res)
+            )
             info.append(
                 compare(
                     float(np.min(gap)),
@@ -897,7 +903,10 @@ def _muon_scaling(ctx: CheckContext) -> CheckOutcome:
                         f"log10 GD tuned excess / Muon excess, min over T (M={m}, "
                         f"C={c})"
                     ),
-                    notes=["> 0: Muon below GD at every horizon of the grid"],
+                    notes=[
+                        "> 0: Muon below GD at every horizon of the grid; excesses "
+                        "floored at float64 resolution eps * max(L*, 1)"
+                    ],
                 )
             )
         details["per_shape"][f"{m}x{c}"] = {

@@ -307,6 +307,24 @@ def groups_summary(table: Table, experiment: str = "orth_groups") -> FitSummary:
     )
 
 
+def _band(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max over seeds (axis 0) of the finite values; ``nan`` where a
+    step has none (a loss at ``L*`` to rounding), without numpy's empty-slice
+    warnings."""
+    ok = np.isfinite(y)
+    n = ok.sum(axis=0)
+    none = n == 0
+    mean = np.where(ok, y, 0.0).sum(axis=0) / np.maximum(n, 1)
+    low = np.where(ok, y, np.inf).min(axis=0)
+    high = np.where(ok, y, -np.inf).max(axis=0)
+    nan = np.full(mean.shape, np.nan)
+    return (
+        np.where(none, nan, mean),
+        np.where(none, nan, low),
+        np.where(none, nan, high),
+    )
+
+
 def groups_figure(table: Table, *, accuracy: bool = False) -> Figure:
     """Per-group excess loss (or accuracy) against step: rows = noise, cols = rules.
 
@@ -330,9 +348,10 @@ def groups_figure(table: Table, *, accuracy: bool = False) -> Figure:
                 x = np.maximum(steps, 0.8)
                 if not accuracy:
                     y = np.where(y > 1e-300, y, np.nan)
+                mean, low, high = _band(y)
                 ax.plot(
                     x,
-                    np.nanmean(y, axis=0),
+                    mean,
                     color=colors[g],
                     lw=1.2,
                     label=f"group {g + 1}",
@@ -340,8 +359,8 @@ def groups_figure(table: Table, *, accuracy: bool = False) -> Figure:
                 if y.shape[0] > 1:
                     ax.fill_between(
                         x,
-                        np.nanmin(y, axis=0),
-                        np.nanmax(y, axis=0),
+                        low,
+                        high,
                         color=colors[g],
                         alpha=0.2,
                         lw=0,

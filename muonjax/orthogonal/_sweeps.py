@@ -236,11 +236,8 @@ def dynamics_sweep(
         The sweep.
     """
     names = set(axes) | set(fixed)
-    missing = [
-        k
-        for k in ("M", "C", "beta", "rule", "steps", "record_points")
-        if k not in names
-    ]
+    # ``steps`` may be left out in horizon mode (checked just below).
+    missing = [k for k in ("M", "C", "beta", "rule", "record_points") if k not in names]
     if missing:
         raise ValueError(f"dynamics_sweep needs config keys {missing}")
     if "steps" not in names and not {"gd_steps", "horizon_max"} <= names:
