@@ -56,8 +56,8 @@ class OrthScalingConfig:
         root_seed: the sweep's PRNG key.
     """
 
-    num_groups: int = 16
-    group_size: int = 256
+    num_groups: int = 64
+    group_size: int = 64
     betas: tuple[float, ...] = (2.0,)
     alpha: float = 0.3
     points: int = 9
@@ -97,9 +97,11 @@ class OrthScalingConfig:
 
 
 PRESETS = {
-    # About a minute on a 2-core CPU: K = 4096 in 16 groups (block path: O(M^2)
-    # per step), horizons 32..8192. C >> M: the regime where Muon's eta^2 plateau
-    # holds (see docs/partb.md).
+    # 76 s on the loaded 2-core CPU (load ~4): K = 4096 in M = 64 groups of 64
+    # (block path: an M x M SVD per Muon step), horizons 32..8192. Muon's slope
+    # needs K large (any C/M); GD's needs M large: its fit window (2 to M/4 groups
+    # learned) spans only T = 3..16 at M = 16, and beyond T ~ 1000 GD has learned
+    # all 16 groups and converges exponentially (docs/partb.md).
     "quick": OrthScalingConfig(),
     # For a GPU: three betas, M = 256 groups of 256, horizons up to 32768.
     "paper": OrthScalingConfig(
