@@ -98,7 +98,8 @@ class OrthGroupsConfig:
 
 
 PRESETS = {
-    # About a minute on a 2-core CPU: K = 128, d = 128, 2000 steps, 4 bases.
+    # K = 128, d = 128, 2000 steps, 4 bases: 53 s on the shared 2-core CPU (load
+    # 3.5-4.3).
     "quick": OrthGroupsConfig(),
     # For a GPU: K = 1024 in 16 groups, d = 1024, 5000 steps, 16 bases.
     "paper": OrthGroupsConfig(

@@ -97,7 +97,7 @@ class OrthScalingConfig:
 
 
 PRESETS = {
-    # 76 s on the loaded 2-core CPU (load ~4): K = 4096 in M = 64 groups of 64
+    # 84 s on the shared 2-core CPU (load 3.4-3.9): K = 4096 in M = 64 groups of 64
     # (block path: an M x M SVD per Muon step), horizons 32..8192. Muon's slope
     # needs K large (any C/M); GD's needs M large: its fit window (2 to M/4 groups
     # learned) spans only T = 3..16 at M = 16, and beyond T ~ 1000 GD has learned

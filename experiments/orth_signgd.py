@@ -96,7 +96,8 @@ class OrthSignGDConfig:
 
 
 PRESETS = {
-    # About a minute on a 2-core CPU: K = 64, d = 64, 400 steps, 6 random bases.
+    # K = 64, d = 64, 400 steps, 6 random bases: 24 s on the shared 2-core CPU
+    # (load 3.3-3.6).
     "quick": OrthSignGDConfig(),
     # For a GPU: K = 1024 (16 groups of 64), d = 2048, 2000 steps, 16 bases.
     "paper": OrthSignGDConfig(
