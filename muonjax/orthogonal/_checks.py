@@ -25,7 +25,7 @@ regression intervals from one deterministic trajectory are far too narrow):
 Every check states, in ``details["sizes_needed"]``, which sizes it needed to
 separate the claim from its alternatives and what happens at smaller ones (from
 runs on the 2-core CPU; see ``docs/partb.md``). Presets: ``tiny`` (the test suite:
-seconds), ``quick`` (a 2-core CPU: about 4 minutes for all ten), ``paper`` (larger
+seconds), ``quick`` (a 2-core CPU: 131 s for all ten at load ~6), ``paper`` (larger
 K, M and T, for a GPU).
 
 References:

@@ -756,10 +756,16 @@ def signgd_summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
                     ),
                 )
             )
+            # At matched progress (as in groups_summary): per run, the first step
+            # where its total excess is down to IMBALANCE_PROGRESS of the initial.
             _, sgg = group_curves(table, rule="signgd", alpha=a, scale=1.0)
             _, mug = group_curves(table, rule="muon", alpha=a, scale=1.0)
-            e_s = imbalance_exponent(sgg[:, -1, :])
-            e_m = imbalance_exponent(mug[:1, -1, :])
+            i_s = [_progress_index(e) for e in sg]
+            i_m = _progress_index(mu[0])
+            e_s = imbalance_exponent(
+                np.stack([sgg[k, i, :] for k, i in enumerate(i_s)])
+            )
+            e_m = imbalance_exponent(mug[:1, i_m, :])
             lo_s, hi_s = e_s.interval if e_s.ok else (e_s.exponent, e_s.exponent)
             rows.append(
                 _row(
@@ -773,8 +779,13 @@ def signgd_summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
                         relation=">",
                         tolerance=0.5,
                         max_width=math.inf,
-                        label="imbalance exponent (excess_g ~ g^e at T): SignGD - Muon",
-                        notes=["bootstrap over random bases; tolerance 0.5"],
+                        label="imbalance exponent (excess_g ~ g^e at matched "
+                        "progress): SignGD - Muon",
+                        notes=[
+                            "bootstrap over random bases; tolerance 0.5; at the "
+                            f"first step where the excess is down to "
+                            f"{IMBALANCE_PROGRESS:g} of its initial value"
+                        ],
                     ),
                 )
             )
