@@ -19,8 +19,30 @@ Measurements, one per row of SPEC B.3, return plain dataclasses whose
 (Prop 6.1), :func:`measure_preconditioner` (Sec. 6), :func:`measure_tra_signgd`
 (Thm 6.3), :func:`measure_signgd_random_basis`. Figures: :func:`plot_group_losses`,
 :func:`plot_scaling_laws`, :func:`plot_signgd_oracle`.
+
+Toolkit wiring (issue 6, phase 2): the ten SPEC B.3 checks of ``muonjax check``
+(:mod:`muonjax.orthogonal._checks`, loaded through ``muonjax._checks.CHECK_MODULES``);
+slopes with honest intervals for deterministic curves (:func:`window_slope`, ranges
+over fit windows) and bootstraps over random bases (:func:`imbalance_exponent`,
+:func:`bootstrap_mean`); the sweep cell :func:`dynamics_cell` and
+:func:`dynamics_sweep` behind the experiments ``orth_groups``, ``orth_scaling`` and
+``orth_signgd``, whose summaries and figures are computed from their records
+(:func:`groups_summary`, :func:`scaling_summary`, :func:`signgd_summary`, and the
+``*_figure`` functions). See ``docs/partb.md``.
 """
 
+from muonjax.orthogonal._analysis import (
+    GD_WINDOWS,
+    WindowSlope,
+    bootstrap_mean,
+    fraction_windows,
+    gd_envelope,
+    gd_scaling_slope,
+    imbalance_exponent,
+    point_interval,
+    step_grid,
+    window_slope,
+)
 from muonjax.orthogonal._block import (
     BlockMatrix,
     block_frobenius_norm,
@@ -33,6 +55,17 @@ from muonjax.orthogonal._block import (
     zeros_block,
 )
 from muonjax.orthogonal._dynamics import Dynamics, init_params, run
+from muonjax.orthogonal._figures import (
+    cell_curves,
+    group_curves,
+    groups_figure,
+    groups_summary,
+    scaling_figure,
+    scaling_summary,
+    signgd_figure,
+    signgd_summary,
+    summary_table_markdown,
+)
 from muonjax.orthogonal._fit import LineFit, fit_line, log_grid
 from muonjax.orthogonal._loss import (
     State,
@@ -78,6 +111,16 @@ from muonjax.orthogonal._plots import (
     plot_signgd_oracle,
     save_figure,
 )
+from muonjax.orthogonal._sweeps import (
+    TASK_KEYS,
+    cell_path,
+    cell_steps,
+    dynamics_cell,
+    dynamics_sweep,
+    horizons,
+    learning_rate,
+    recorded_steps,
+)
 from muonjax.orthogonal._task import (
     HierarchicalTask,
     conditional_entropy,
@@ -103,9 +146,11 @@ from muonjax.orthogonal._updates import (
 )
 
 __all__ = [
+    "GD_WINDOWS",
     "PATHS",
     "RULES",
     "RULE_LABELS",
+    "TASK_KEYS",
     "BlockMatrix",
     "BlockSymmetryResult",
     "Comparison",
@@ -122,6 +167,7 @@ __all__ = [
     "StabilityCase",
     "State",
     "TraSignGDResult",
+    "WindowSlope",
     "block_frobenius_norm",
     "block_max_abs",
     "block_polar",
@@ -129,18 +175,33 @@ __all__ = [
     "block_state",
     "block_symmetry_defect",
     "block_to_dense",
+    "bootstrap_mean",
+    "cell_curves",
+    "cell_path",
+    "cell_steps",
     "compare_rules",
     "conditional_entropy",
     "dense_to_block",
+    "dynamics_cell",
+    "dynamics_sweep",
     "first_rise",
     "fit_line",
+    "fraction_windows",
     "from_task",
     "full_loss",
     "full_state",
+    "gd_envelope",
+    "gd_scaling_slope",
+    "group_curves",
     "group_of_query",
+    "groups_figure",
+    "groups_summary",
     "hierarchical_task",
+    "horizons",
+    "imbalance_exponent",
     "init_params",
     "label_distribution",
+    "learning_rate",
     "log_grid",
     "logit_residual",
     "measure_block_symmetry",
@@ -159,20 +220,29 @@ __all__ = [
     "plot_group_losses",
     "plot_scaling_laws",
     "plot_signgd_oracle",
+    "point_interval",
     "power_law_group_weights",
     "power_law_task",
     "query_frequencies",
     "query_optimal_loss",
     "random_orthonormal",
+    "recorded_steps",
     "run",
     "save_figure",
     "scale_by_block_polar",
     "scale_by_task_sign",
+    "scaling_figure",
+    "scaling_summary",
+    "signgd_figure",
+    "signgd_summary",
     "softmax_hessian_top",
+    "step_grid",
+    "summary_table_markdown",
     "task_logits",
     "task_sign",
     "task_state",
     "task_summary",
     "to_task",
+    "window_slope",
     "zeros_block",
 ]

@@ -890,6 +890,7 @@ def measure_scaling_laws(
             muon_c=muon_c,
             m_star=float(optimal_margin(task)),
             log_k=log_k,
+            l_star=l_star,
         ),
         gd_lr_p1=lr_grid,
         gd_excess=gd_ex,

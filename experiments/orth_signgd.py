@@ -1,0 +1,179 @@
+"""The SignGD oracle: TRA-SignGD(eta) against Muon(2 eta), and SignGD in a random basis.
+
+On a power-law task with a random orthonormal embedding in ``d >= K``: Muon,
+TRA-SignGD (the sign taken in the task basis, an oracle), SignGD (the sign in the
+original, random basis) and GD, each at a grid of step multipliers ``scale``. The
+base steps: Muon and TRA-SignGD ``lr``; SignGD the step whose first update has the
+Frobenius norm of Muon's (``lr ||msgn(G_0)||_F / ||sign(G_0)||_F``); GD ``eta p_1 =
+gd_lr_p1``. With ``scale`` in ``(0.5, 1, 2, 4)``, TRA-SignGD at ``s`` and Muon at
+``2 s`` are the pairs of Thm 6.3 (SPEC B.3 [summary]), and SignGD at ``s = 1`` is
+the matched comparison of the [seed] claim that SignGD does not match Muon without
+the oracle.
+
+Seeds are random bases: SignGD's runs depend on them (full ``d x d`` path, vmapped
+over bases and multipliers); Muon, TRA-SignGD and GD do not (exact block path).
+
+Precision: float64 (``run`` enters ``jax.enable_x64(True)``).
+
+Run: ``muonjax run orth_signgd --preset quick``.
+
+References:
+    Li, Wang, Zhong, Lu, Wang (2026), arXiv 2602.05725, Section 6; SPEC B.2, B.3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jax
+
+import muonjax as mj
+from muonjax import orthogonal as og
+
+
+@dataclasses.dataclass(frozen=True)
+class OrthSignGDConfig:
+    """Settings (every one can be changed with ``--set key=value``).
+
+    Attributes:
+        num_groups: ``M``.
+        group_size: ``C``.
+        dim: random basis dimension ``d >= K`` (0: ``d = K``).
+        beta: power-law exponent.
+        alphas: label-noise levels.
+        rules: among ``muon``, ``tra_signgd``, ``signgd``, ``gd``, ``adam``.
+        lr: Muon's and TRA-SignGD's base step (SignGD's is matched to Muon's).
+        scales: step multipliers (vmapped).
+        gd_lr_p1: GD's base step in units of ``eta p_1``.
+        steps: training steps.
+        record_points: log-spaced recorded steps.
+        record_linear: further linearly spaced recorded steps (for the maximum gap
+            of Thm 6.3 over time).
+        seeds: random bases.
+        chunk_size: (cell, seed) pairs per vmapped call.
+        root_seed: the sweep's PRNG key.
+    """
+
+    num_groups: int = 8
+    group_size: int = 8
+    dim: int = 64
+    beta: float = 2.0
+    alphas: tuple[float, ...] = (0.0, 0.3)
+    rules: tuple[str, ...] = ("muon", "tra_signgd", "signgd", "gd")
+    lr: float = 0.05
+    scales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    gd_lr_p1: float = 1.0
+    steps: int = 400
+    record_points: int = 100
+    record_linear: int = 101
+    seeds: int = 6
+    chunk_size: int = 24
+    root_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "num_groups",
+            "group_size",
+            "steps",
+            "record_points",
+            "seeds",
+            "chunk_size",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        k = self.num_groups * self.group_size
+        if self.dim and self.dim < k:
+            raise ValueError(f"dim must be 0 or >= K = {k}, got {self.dim}")
+        if not self.alphas or not all(0 <= a < 1 for a in self.alphas):
+            raise ValueError(f"alphas must lie in [0, 1), got {self.alphas}")
+        bad = [r for r in self.rules if r not in og.RULES]
+        if not self.rules or bad:
+            raise ValueError(f"rules must be among {og.RULES}, got {self.rules}")
+        if not self.scales or min(self.scales) <= 0 or self.lr <= 0:
+            raise ValueError("scales and lr must be > 0")
+
+
+PRESETS = {
+    # K = 64, d = 64, 400 steps, 6 random bases: 24 s on the shared 2-core CPU
+    # (load 3.3-3.6).
+    "quick": OrthSignGDConfig(),
+    # For a GPU: K = 1024 (16 groups of 64), d = 2048, 2000 steps, 16 bases.
+    "paper": OrthSignGDConfig(
+        num_groups=16,
+        group_size=64,
+        dim=2048,
+        steps=2000,
+        record_points=200,
+        record_linear=201,
+        seeds=16,
+        chunk_size=16,
+    ),
+}
+
+
+def sweep(config: OrthSignGDConfig) -> mj.Sweep:
+    """``rule x alpha x scale``: each rule compiles once; noise, multipliers and
+    bases vmap."""
+    return og.dynamics_sweep(
+        axes={"rule": config.rules, "alpha": config.alphas, "scale": config.scales},
+        fixed={
+            "M": config.num_groups,
+            "C": config.group_size,
+            "beta": config.beta,
+            "r": 1.0,
+            "embedding": "random",
+            "d": config.dim or config.num_groups * config.group_size,
+            "steps": config.steps,
+            "record_points": config.record_points,
+            "record_linear": config.record_linear,
+            "gd_lr_p1": config.gd_lr_p1,
+            "muon_lr": config.lr,
+            "tra_lr": config.lr,
+            "sign_lr": config.lr,
+        },
+        batched=("alpha", "scale"),
+    )
+
+
+def run(
+    config: OrthSignGDConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> mj.RecordedSweep:
+    """Run (or resume) the sweep in float64 and write records and manifest."""
+    with jax.enable_x64(True):
+        return mj.record_sweep(
+            sweep(config),
+            out_dir,
+            seeds=config.seeds,
+            root_seed=config.root_seed,
+            chunk_size=config.chunk_size,
+            progress=progress,
+            meta=meta,
+        )
+
+
+def plot(out_dir: str | Path) -> list[Path]:
+    """The figure and the fit summary, from the records."""
+    out = Path(out_dir)
+    table = mj.read_table(out)
+    mj.write_fit_summary(out, og.signgd_summary(table))
+    return og.save_figure(og.signgd_figure(table), out / "orth_signgd")
+
+
+EXPERIMENT = mj.register_experiment(
+    "orth_signgd",
+    summary="orthogonal memory: TRA-SignGD(eta) vs Muon(2 eta), and SignGD in a "
+    "random basis vs Muon at matched update norms (Li et al. 2026, Thm 6.3)",
+    presets=PRESETS,
+    run=run,
+    plot=plot,
+)
+
+
+if __name__ == "__main__":
+    raise SystemExit(mj.experiment_main(EXPERIMENT))
