@@ -133,7 +133,15 @@ else:
     fn = lambda w, t: mj.population_loss_and_grad(w, t, block_size=block)
     out = jax.jit(fn)(w, task)
 jax.block_until_ready(out)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+seconds = time.perf_counter() - start
+# ru_maxrss survives fork and exec on Linux (it would report the parent's peak);
+# VmHWM is this process's own high-water mark.
+try:
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    peak_kb = int(status.split()[0])
+except (OSError, IndexError):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(seconds, peak_kb)
 """
 
 
