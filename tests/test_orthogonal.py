@@ -98,6 +98,19 @@ def test_random_embedding_is_orthonormal():
     assert not task.is_identity and task.dim == 20
 
 
+def test_embeddings_are_the_random_orthonormal_matrices_of_the_split_keys():
+    # The task draws q_in and q_out in one batched QR (one LAPACK call, see
+    # _haar_columns); each equals the single draw from its key.
+    key = jax.random.key(3)
+    task = og.power_law_task(
+        3, 4, beta=1.5, embedding="random", dim=20, key=key, dtype=jnp.float64
+    )
+    key_in, key_out = jax.random.split(key)
+    for q, k in ((task.q_in, key_in), (task.q_out, key_out)):
+        ref = og.random_orthonormal(20, 12, key=k, dtype=jnp.float64)
+        np.testing.assert_allclose(q, ref, atol=1e-14)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name", "value"),
     [

@@ -127,15 +127,22 @@ def random_orthonormal(
         ``(dim, k)`` matrix ``Q`` with ``Q^T Q = I_k``.
     """
     dt = _validate.float_dtype("dtype", dtype)
-    return _haar_columns(key, dim, k, dt)
+    return _haar_columns(key[None], dim, k, dt)[0]
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _haar_columns(key: jax.Array, dim: int, k: int, dt: jnp.dtype) -> jax.Array:
-    x = jax.random.normal(key, (dim, k), dt)
+def _haar_columns(keys: jax.Array, dim: int, k: int, dt: jnp.dtype) -> jax.Array:
+    """``(len(keys), dim, k)``: one Haar matrix per key, from ONE batched QR call.
+
+    One call, not one per matrix: jaxlib 0.10.2's CPU LAPACK kernels deadlock when
+    as many of them run at once as XLA's intra-op pool has threads (2 on a 2-core
+    machine), and two independent QRs in one program may run at once.
+    """
+    x = jax.vmap(lambda key: jax.random.normal(key, (dim, k), dt))(keys)
     q, r = jnp.linalg.qr(x)
     # Fix the signs of R's diagonal so that Q is Haar distributed.
-    return q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(dt)[None, :]
+    signs = jnp.where(jnp.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0).astype(dt)
+    return q * signs[:, None, :]
 
 
 def hierarchical_task(
@@ -201,9 +208,9 @@ def hierarchical_task(
         if key is None:
             raise ValueError("embedding='random' needs key=jax.random.key(...)")
         d = k if dim is None else dim
-        key_in, key_out = jax.random.split(key)
-        q_in = random_orthonormal(d, k, key=key_in, dtype=dt)
-        q_out = random_orthonormal(d, k, key=key_out, dtype=dt)
+        # q_in and q_out from the keys split(key), in one batched QR (see
+        # _haar_columns).
+        q_in, q_out = _haar_columns(jax.random.split(key), d, k, dt)
     else:
         raise ValueError(
             f"embedding must be 'identity' or 'random', got embedding={embedding!r}"
