@@ -70,6 +70,33 @@ def _check_rules(rules: Sequence[str]) -> None:
         raise ValueError(f"rules must be among {RULES}, got rules={rules}")
 
 
+def _random_basis_run(
+    num_groups: int,
+    group_size: int,
+    beta: float,
+    dim: int,
+    alphas: Sequence[float],
+    rules: Sequence[str],
+    steps: int,
+    record_points: int,
+) -> dict[str, Any]:
+    """Validate the sizes of a run in a random basis; returns the leading fixed
+    config keys (in the order of the records' columns)."""
+    _positive(steps=steps, record_points=record_points)
+    d = _check_task(num_groups, group_size, dim, alphas)
+    _check_rules(rules)
+    return {
+        "M": num_groups,
+        "C": group_size,
+        "beta": beta,
+        "r": 1.0,
+        "embedding": "random",
+        "d": d,
+        "steps": steps,
+        "record_points": record_points,
+    }
+
+
 def groups_sweep(
     *,
     num_groups: int,
@@ -102,22 +129,15 @@ def groups_sweep(
     References:
         SPEC B.4 [seed: per-group curves of the five rules].
     """
-    _positive(steps=steps, record_points=record_points)
-    d = _check_task(num_groups, group_size, dim, alphas)
-    _check_rules(rules)
+    task = _random_basis_run(
+        num_groups, group_size, beta, dim, alphas, rules, steps, record_points
+    )
     if beta < 0 or gd_lr_p1 <= 0 or muon_lr <= 0:
         raise ValueError("beta must be >= 0 and the steps > 0")
     return dynamics_sweep(
         axes={"rule": rules, "alpha": alphas},
         fixed={
-            "M": num_groups,
-            "C": group_size,
-            "beta": beta,
-            "r": 1.0,
-            "embedding": "random",
-            "d": d,
-            "steps": steps,
-            "record_points": record_points,
+            **task,
             "gd_lr_p1": gd_lr_p1,
             "muon_lr": muon_lr,
             "tra_lr": muon_lr / 2,
@@ -233,22 +253,15 @@ def signgd_sweep(
     References:
         SPEC B.3, Thm 6.3 [summary] and the SignGD row [seed].
     """
-    _positive(steps=steps, record_points=record_points)
-    d = _check_task(num_groups, group_size, dim, alphas)
-    _check_rules(rules)
+    task = _random_basis_run(
+        num_groups, group_size, beta, dim, alphas, rules, steps, record_points
+    )
     if not scales or min(scales) <= 0 or lr <= 0:
         raise ValueError(f"scales and lr must be > 0, got {scales=} and {lr=}")
     return dynamics_sweep(
         axes={"rule": rules, "alpha": alphas, "scale": scales},
         fixed={
-            "M": num_groups,
-            "C": group_size,
-            "beta": beta,
-            "r": 1.0,
-            "embedding": "random",
-            "d": d,
-            "steps": steps,
-            "record_points": record_points,
+            **task,
             "record_linear": record_linear,
             "gd_lr_p1": gd_lr_p1,
             "muon_lr": lr,

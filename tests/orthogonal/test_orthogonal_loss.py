@@ -4,6 +4,9 @@ Peers: ``jax.grad`` of the loss written directly in ``W``, dense computations.""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,3 +86,23 @@ def test_tiny_loss_keeps_relative_precision():
     np.testing.assert_allclose(
         np.diagonal(st.residual), -(k - 1) * np.exp(-gap), rtol=1e-12
     )
+
+
+def test_every_matrix_product_of_the_package_states_its_precision():
+    # JAX runs float32 matmuls in TF32 on NVIDIA GPUs unless told otherwise: every
+    # product in muonjax/orthogonal/ is a jnp.matmul/einsum/... with precision=.
+    products = {"matmul", "dot", "einsum", "tensordot", "inner", "vdot", "matvec"}
+    root = Path(og.__file__).parent
+    unstated = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                unstated.append(f"{path.name}:{node.lineno} uses @")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in products
+                and not any(k.arg == "precision" for k in node.keywords)
+            ):
+                unstated.append(f"{path.name}:{node.lineno} {node.func.attr}")
+    assert unstated == []
