@@ -34,7 +34,7 @@ trajectory are far too narrow):
 Every check states, in ``details["sizes_needed"]``, which sizes it needed to
 separate the claim from its alternatives and what happens at smaller ones (from
 runs on the 2-core CPU; see ``docs/partb.md``). Presets: ``tiny`` (the test suite:
-seconds), ``quick`` (a 2-core CPU: about 2 min for all ten), ``paper`` (larger K, M
+seconds), ``quick`` (a 2-core CPU: 2-5 min for all ten, by load), ``paper`` (larger K, M
 and T, for a GPU).
 
 References:
