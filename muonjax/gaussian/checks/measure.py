@@ -111,27 +111,33 @@ def one_step_table(
 
 
 def table_for(ctx: CheckContext, rules: Sequence[str], **kw: Any) -> Table:
+    """:func:`one_step_table` at a check's sizes, with the run's shared cells."""
     sz = ctx.sizes
     ctx.progress(f"  {', '.join(rules)}: n={sz['n']} x{sz['seeds']} seeds")
     return one_step_table(sz, rules, cache=ctx.cache, **kw)
 
 
 def count_fit(
-    table: Table, rule: str, measure: str, fdims: Sequence[int], polar_type: bool
+    table: Table, rule: str, column: str, fdims: Sequence[int], polar_type: bool
 ) -> dict[float, FitResult]:
-    """Per alpha, ``measure ~ d^C`` on ``d >= min(fdims)`` (as the figures fit)."""
+    """Per alpha, ``column ~ d^C`` on ``d >= min(fdims)`` (as the figures fit).
+
+    Polar-type steps leave out the points where ``W_1`` lost directions
+    (:func:`muonjax.precision_exclusions`).
+    """
     fits = fit_exponents(
         table.where(rule=rule),
         groups=("alpha",),
-        measure=measure,
+        measure=column,
         x_min=min(fdims),
         exclude=precision_exclusions if polar_type else None,
     )
     return {k[0]: f for k, f in fits.fits.items()}
 
 
-def means(table: Table, measure: str) -> list[float]:
-    return [float(v.mean()) for v in seed_matrix(table, measure=measure)[1]]
+def means(table: Table, column: str) -> list[float]:
+    """The mean over seeds of ``column`` per ``d`` (one group's records)."""
+    return [float(v.mean()) for v in seed_matrix(table, measure=column)[1]]
 
 
 #: The figures' precision: float32 tasks and capacity pass, float64 updates (see

@@ -47,6 +47,7 @@ from muonjax.gaussian.analysis.pairs import (
 )
 from muonjax.gaussian.analysis.tables import local_slopes
 from muonjax.gaussian.figures._common import (
+    RIDGE_FILE,
     RULE_COLORS,
     Records,
     Source,
@@ -389,4 +390,5 @@ def write(out_dir: str | os.PathLike) -> list[Path]:
     """Figure, fit summary and ``newton_ridge.json`` of a run, from its records."""
     res = _analyse(out_dir)
     res["ridge"] = ridge_of(res["records"], write=True)
-    return write_outputs(out_dir, "fig2", res, _summary, _figure)
+    side = [Path(out_dir) / RIDGE_FILE] if res["ridge"] else []
+    return [*write_outputs(out_dir, "fig2", res, _summary, _figure), *side]

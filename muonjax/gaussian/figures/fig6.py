@@ -40,6 +40,7 @@ from muonjax.gaussian.analysis.pairs import (
     exponent_difference,
 )
 from muonjax.gaussian.figures._common import (
+    RIDGE_FILE,
     RULE_COLORS,
     Source,
     first,
@@ -136,7 +137,9 @@ def _summary(res: dict[str, Any]) -> FitSummary:
     table = rec.table
     rules, kappas = values(table, "rule"), sorted_values(table, "kappa_v")
     dmax = int(np.max(table.data["d"]))
-    pairing = "paired tasks" if paired else "independent tasks per kappa"
+    pairing = {True: "paired tasks", False: "independent tasks per kappa"}.get(
+        paired, "pairing unknown (a table without its manifest)"
+    )
     rows: list[SummaryRow] = []
     ratios: dict[str, list[RatioRow]] = {}
     for rule in (r for r in ("newton", "muon", "gd") if r in rules):
@@ -349,4 +352,5 @@ def write(out_dir: str | os.PathLike) -> list[Path]:
     """Figure, fit summary and ``newton_ridge.json`` of a run, from its records."""
     res = _analyse(out_dir)
     res["ridge"] = ridge_of(res["records"], write=True)
-    return write_outputs(out_dir, "fig6", res, _summary, _figure)
+    side = [Path(out_dir) / RIDGE_FILE] if res["ridge"] else []
+    return [*write_outputs(out_dir, "fig6", res, _summary, _figure), *side]

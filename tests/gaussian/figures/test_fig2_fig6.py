@@ -15,6 +15,7 @@ import pytest
 import muonjax as mj
 from muonjax import cli
 from muonjax.engine import registry as _registry
+from muonjax.gaussian import figures
 
 VERDICTS = {"consistent", "inconsistent", "inconclusive"}
 ROW_KEYS = {"claim", "group", "label", "estimate", "interval", "prediction", "verdict"}
@@ -142,6 +143,11 @@ def test_tiny_run_writes_records_figure_and_summary(
             "Newton unaffected by kappa",
             "Muon's advantage shrinks as kappa grows",
         }
+    # The figure module takes the records as a table too (default fit settings).
+    module = getattr(figures, name)
+    table_summary = module.summary(table)
+    assert table_summary.experiment == name and table_summary.rows
+    assert module.figure(table).axes
     # `muonjax plot DIR` redraws figure and summary from the records alone.
     for f in (f"{name}.png", "fit_summary.json"):
         (out / f).unlink()
