@@ -8,39 +8,28 @@ import muonjax as mj
 from muonjax.engine.table import Table
 
 
-def _table(rows: list[dict]) -> Table:
-    columns = list(rows[0])
-    data = {c: np.asarray([r[c] for r in rows]) for c in columns}
-    return Table(columns, data)
-
-
-def _synthetic(exponents: dict, dims=(16, 32, 64, 128), seeds=5, n=10_000, seed=0):
-    """Records whose count ~ 3 d^C with multiplicative noise, per (rule, alpha)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for (rule, alpha), c in exponents.items():
-        for d in dims:
-            for s in rng.permutation(seeds):  # rows out of seed order on purpose
-                value = 3.0 * d**c * np.exp(0.05 * rng.standard_normal())
-                rows.append(
-                    {
-                        "d": d,
-                        "rule": rule,
-                        "alpha": alpha,
-                        "n": n,
-                        "seed": int(s),
-                        "step": 1,
-                        "count": float(value),
-                        "prefix": float(value / 2),
-                    }
-                )
-    return _table(rows)
+def _power_law_records(exponents: dict[float, float], dims=(16, 32, 64, 128)):
+    """Muon records whose count is ``3 d^C(alpha)`` with 5% noise, 5 seeds."""
+    rng = np.random.default_rng(0)
+    keys = [(a, d, s) for a in exponents for d in dims for s in range(5)]
+    alpha, d, seed = (np.asarray(v) for v in zip(*keys, strict=True))
+    count = 3.0 * d ** np.vectorize(exponents.get)(alpha)
+    count = count * np.exp(0.05 * rng.standard_normal(len(keys)))
+    data = {
+        "rule": np.full(len(keys), "muon", object),
+        "alpha": alpha,
+        "d": d,
+        "n": np.full(len(keys), 10_000),
+        "seed": seed,
+        "count": count,
+    }
+    return Table(list(data), data)
 
 
 def test_panels_draw_fits_and_predictions():
     from matplotlib.figure import Figure
 
-    t = _synthetic({("muon", 1.5): 1.3, ("muon", 2.0): 1.2})
+    t = _power_law_records({1.5: 1.3, 2.0: 1.2})
     fits = mj.fit_exponents(t, groups=("rule", "alpha"), n_boot=200)
     fig = Figure()
     ax = fig.subplots()
