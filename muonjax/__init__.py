@@ -231,6 +231,11 @@ from muonjax.stats.bootstrap import (
     percentile_interval,
     resample_indices,
 )
+from muonjax.stats.bounds import (
+    BoundRatio,
+    bound_ratio,
+    compare_bound,
+)
 from muonjax.stats.deterministic import (
     compare_point,
     compare_window,
@@ -413,6 +418,9 @@ __all__ = [  # noqa: RUF022
     "window_slope",
     "compare_point",
     "compare_window",
+    "BoundRatio",
+    "bound_ratio",
+    "compare_bound",
     "Comparison",
     "combine_verdicts",
     "compare",
