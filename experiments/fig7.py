@@ -120,13 +120,12 @@ PRESETS = {
 
 def sweep(config: Fig7Config) -> mj.Sweep:
     """``optimizer x d x lr``: one compilation per (optimizer, d); the grid vmaps."""
-    return tf.recall_sweep(
-        axes={
-            "optimizer": config.optimizers,
-            "dim": config.dims,
-            "lr_scale": tf.lr_grid(config.lr_points, config.lr_span),
-        },
-        fixed=tf.recall_fixed(config),
+    return tf.width_sweep(
+        optimizers=config.optimizers,
+        dims=config.dims,
+        lr_points=config.lr_points,
+        lr_span=config.lr_span,
+        **tf.recall_fixed(config),
     )
 
 

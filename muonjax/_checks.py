@@ -220,7 +220,7 @@ _REGISTRY: dict[str, Check] = {}
 
 #: Modules that register further checks when imported (e.g. Part B's catalogue);
 #: :func:`available_checks` and :func:`run_checks` import them first.
-CHECK_MODULES: list[str] = ["muonjax.orthogonal._checks"]
+CHECK_MODULES: list[str] = ["muonjax.orthogonal._checks", "muonjax.transformer.checks"]
 
 
 def _load_check_modules() -> None:

@@ -33,6 +33,7 @@ from muonjax.transformer.cells import (
     recall_fixed,
     recall_sweep,
     validate_recall_config,
+    width_sweep,
 )
 from muonjax.transformer.data import (
     Batch,
@@ -58,6 +59,7 @@ from muonjax.transformer.model import (
     Params,
     attention,
     forward,
+    forward_flops_per_token,
     hidden_states,
     init_params,
     memory_logits,
@@ -106,6 +108,7 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "Params",
     "attention",
     "forward",
+    "forward_flops_per_token",
     "hidden_states",
     "init_params",
     "memory_logits",
@@ -153,6 +156,7 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "recall_fixed",
     "recall_sweep",
     "validate_recall_config",
+    "width_sweep",
     # analysis.py: learning-rate choice and paired comparisons (records -> numbers)
     "Advantage",
     "LrChoice",
