@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import muonjax as mj
 from muonjax import transformer as tf
@@ -129,25 +128,6 @@ def sweep(config: Fig7Config) -> mj.Sweep:
     )
 
 
-def run(
-    config: Fig7Config,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep and write records and manifest."""
-    return mj.record_sweep(
-        sweep(config),
-        out_dir,
-        seeds=config.seeds,
-        root_seed=config.root_seed,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        meta=meta,
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure, the learning-rate grid and the summary, from the records."""
     out = Path(out_dir)
@@ -166,7 +146,7 @@ EXPERIMENT = mj.register_experiment(
     summary="in-context recall: ID / OOD accuracy and memory recall against d for "
     "Muon, AdamW, SGD (Kim et al. 2026 Fig. 7, SPEC C.1)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
 )
 

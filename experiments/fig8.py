@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import muonjax as mj
 from muonjax import transformer as tf
@@ -107,25 +106,6 @@ def sweep(config: Fig8Config) -> mj.Sweep:
     )
 
 
-def run(
-    config: Fig8Config,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep and write records and manifest."""
-    return mj.record_sweep(
-        sweep(config),
-        out_dir,
-        seeds=config.seeds,
-        root_seed=config.root_seed,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        meta=meta,
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure, the learning-rate grid (largest B) and the summary."""
     out = Path(out_dir)
@@ -148,7 +128,7 @@ EXPERIMENT = mj.register_experiment(
     summary="in-context recall: OOD accuracy and memory recall against the batch "
     "size for Muon, AdamW, SGD (Kim et al. 2026 Fig. 8, SPEC C.1)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
 )
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import muonjax as mj
 from muonjax import transformer as tf
@@ -118,25 +117,6 @@ def sweep(config: Fig9Config) -> mj.Sweep:
     )
 
 
-def run(
-    config: Fig9Config,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep and write records and manifest."""
-    return mj.record_sweep(
-        sweep(config),
-        out_dir,
-        seeds=config.seeds,
-        root_seed=config.root_seed,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        meta=meta,
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure, the learning-rate grid (uniform laws) and the summary."""
     out = Path(out_dir)
@@ -158,7 +138,7 @@ EXPERIMENT = mj.register_experiment(
     summary="in-context recall: OOD accuracy against d per power-law exponent of "
     "outputs and triggers (Kim et al. 2026 Fig. 9, SPEC C.1)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
 )
 

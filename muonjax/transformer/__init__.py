@@ -12,7 +12,7 @@ sweep cell) -> ``analysis`` (learning-rate choice, paired comparisons against
 checks (loaded by ``muonjax check``).
 """
 
-from muonjax.transformer import figures, theory
+from muonjax.transformer import figures
 from muonjax.transformer.analysis import (
     Advantage,
     LrChoice,
@@ -166,7 +166,6 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "grid_means",
     "paired_advantage",
     "select_lr",
-    # theory.py (SPEC C.1 claims) and figures/ (Figures 7-9)
+    # figures/ (Figures 7-9; the SPEC C.1 claims are in muonjax.theory.transformer)
     "figures",
-    "theory",
 ]

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax._verdict import Comparison, compare
-from muonjax.orthogonal import bootstrap_mean
-from muonjax.transformer.theory import BASELINES, CLAIMS, Claim
+from muonjax.engine.table import Table
+from muonjax.stats.bootstrap import bootstrap_mean
+from muonjax.stats.verdict import Comparison, compare
+from muonjax.theory.transformer import BASELINES, CLAIMS, Claim
 
 #: Default ceiling and floor of :func:`paired_advantage` (accuracies in [0, 1]).
 CEILING = 0.98

@@ -1,8 +1,8 @@
 """The Part C checks: Muon against AdamW and SGD on in-context recall (SPEC C.1).
 
 Importing this module registers three checks (part ``"C"``) with
-:func:`muonjax.register_check`; :data:`muonjax._checks.CHECK_MODULES` lists it, so
-``muonjax check`` loads it. The three share one measurement (cached per run): the
+:func:`muonjax.register_check`; :data:`muonjax.engine.registry.CHECK_MODULES` lists
+it, so ``muonjax check`` loads it. The three share one measurement (cached per run): the
 Figure 7 grid :func:`muonjax.transformer.width_sweep` at the check's sizes (the
 ``quick`` and ``paper`` sizes are those of ``fig7``'s presets, so a check and the
 figure sample the same tasks and reach the same numbers), analysed by
@@ -31,11 +31,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from muonjax._checks import CheckContext, CheckOutcome, register_check
-from muonjax._records import Table, table_from_results
-from muonjax._sweep import Sweep, run_sweep
-from muonjax._verdict import compare
-from muonjax.transformer import theory
+from muonjax.engine.registry import CheckContext, CheckOutcome, register_check
+from muonjax.engine.sweep import Sweep, run_sweep
+from muonjax.engine.table import Table, table_from_results
+from muonjax.stats.verdict import compare
+from muonjax.theory import transformer as theory
 from muonjax.transformer.analysis import MAX_WIDTH, claim_comparisons
 from muonjax.transformer.cells import width_sweep
 

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 import muonjax as mj
-from muonjax import _registry, cli
+from muonjax import cli
 from muonjax import transformer as tf
-from muonjax._verdict import VERDICTS
+from muonjax.engine import registry as _registry
+from muonjax.stats.verdict import VERDICTS
 from muonjax.transformer import checks
 
 NAMES = ("fig7", "fig8", "fig9")
@@ -91,7 +92,7 @@ def test_experiment_end_to_end(name, tmp_path, capsys):
         assert row["verdict"] in VERDICTS
     if name == "fig7":  # two optimizers: the claims have rows
         assert {r["claim"].split(" [")[0] for r in summary["rows"]} == {
-            c.text for c in tf.theory.CLAIMS
+            c.text for c in mj.theory.transformer.CLAIMS
         }
         _recompute_one_run(name, out, table)
 
@@ -133,7 +134,7 @@ def test_checks_measure_the_figure_7_cells():
 
 def test_part_c_checks_are_registered():
     names = {c.name: c for c in mj.available_checks()}
-    for claim in tf.theory.CLAIMS:
+    for claim in mj.theory.transformer.CLAIMS:
         check = names[f"transformer_{claim.name}"]
         assert check.part == "C" and check.spec_tag == claim.tag
 

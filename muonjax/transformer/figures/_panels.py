@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax.orthogonal import bootstrap_mean
+from muonjax.engine.table import Table
+from muonjax.stats.bootstrap import bootstrap_mean
 from muonjax.transformer.analysis import grid_means, select_lr
 
 if TYPE_CHECKING:

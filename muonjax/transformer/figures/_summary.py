@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax._summary import SummaryRow
+from muonjax.engine.table import Table
+from muonjax.stats.summary import SummaryRow
+from muonjax.theory.transformer import CLAIMS, Claim
 from muonjax.transformer.analysis import claim_comparisons, select_lr
-from muonjax.transformer.theory import CLAIMS, Claim
 
 #: The learning-rate rule, as stated in every summary.
 LR_RULE = (
