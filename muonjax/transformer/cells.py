@@ -23,6 +23,10 @@ Muon variants, ``adamw_*``, ``sgd_momentum``, ``weight_decay``) and the grid (th
 Metrics per evaluation: ``id_acc``, ``id_loss``, ``ood_acc``, ``ood_loss``,
 ``recall`` (:mod:`muonjax.transformer.metrics`), ``train_loss``, ``lr``.
 
+For the experiments: :class:`RecallExperimentConfig` and :data:`PAPER_SIZES` hold
+the settings Figures 7-9 share, :func:`recall_fixed` reads a config's cell values,
+and :func:`width_sweep` is Figure 7's grid (which the Part C checks run too).
+
 References:
     SPEC C.1, C.3; SPEC E (per-cell keys); Kim et al. (2026), Figs. 7-9.
 """
