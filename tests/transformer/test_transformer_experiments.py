@@ -87,7 +87,8 @@ def test_experiment_end_to_end(name, tmp_path, capsys):
         assert np.all((table.data[m] >= 0) & (table.data[m] <= 1))
     summary = json.loads((out / "fit_summary.json").read_text())
     assert "learning rate" in summary["meta"]["lr_rule"]
-    assert summary["meta"]["lr_choices"]
+    choices = summary["fits"]["lr_choices"]["choices"]
+    assert choices and {"grid_lr", "grid_mean", "lr", "at_grid_edge"} <= set(choices[0])
     for row in summary["rows"]:
         assert row["verdict"] in VERDICTS
     if name == "fig7":  # two optimizers: the claims have rows

@@ -7,6 +7,7 @@ same function the Part C checks call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,17 +68,32 @@ def claim_rows(
     return rows, list(dict.fromkeys(findings))
 
 
+@dataclass(frozen=True)
+class LrChoices:
+    """Every learning-rate choice behind a figure (kept in ``fit_summary.json``).
+
+    Attributes:
+        rule: the choice rule, in words (:data:`LR_RULE`).
+        choices: one ``LrChoice.to_dict()`` per (group, step, metric): the grid, the
+            mean over seeds at each step size, the chosen one, and whether it lies
+            at the grid's edge.
+    """
+
+    rule: str
+    choices: tuple[Mapping[str, Any], ...]
+
+
 def lr_choices(
     table: Table, *, by: Sequence[str], metrics: Sequence[str], steps: Sequence[int]
-) -> list[dict[str, Any]]:
-    """Every learning-rate choice behind a figure, JSON-ready (for the summary meta)."""
+) -> LrChoices:
+    """Every learning-rate choice behind a figure, for the summary's ``fits``."""
     out: list[dict[str, Any]] = []
     for metric in metrics:
         for step in steps:
             out.extend(
                 c.to_dict() for c in select_lr(table, by=by, metric=metric, step=step)
             )
-    return out
+    return LrChoices(rule=LR_RULE, choices=tuple(out))
 
 
 def structural_findings(table: Table) -> list[str]:

@@ -46,6 +46,8 @@ def summary(table: Table, *, steps: Sequence[int] | None = None) -> FitSummary:
             "lr_rule": _summary.LR_RULE,
             "steps": steps,
             "sizes": _summary.sizes(table, _summary.SIZE_COLUMNS),
+        },
+        fits={
             "lr_choices": _summary.lr_choices(
                 table, by=("optimizer", "dim"), metrics=METRICS, steps=steps
             ),

@@ -50,6 +50,8 @@ def summary(table: Table, *, step: int | None = None) -> FitSummary:
             "lr_rule": _summary.LR_RULE,
             "step": step,
             "sizes": _summary.sizes(table, _summary.SIZE_COLUMNS),
+        },
+        fits={
             "lr_choices": _summary.lr_choices(
                 table,
                 by=("optimizer", "dim", "alpha_0", "alpha_t"),
