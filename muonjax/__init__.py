@@ -11,7 +11,7 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
-from muonjax import gaussian, orthogonal, theory
+from muonjax import gaussian, orthogonal, theory, transformer
 from muonjax._polar import (
     CUBIC_COEFFS,
     JORDAN_COEFFS,
@@ -496,4 +496,5 @@ __all__ = [  # noqa: RUF022
     "gaussian",
     "orthogonal",
     "theory",
+    "transformer",
 ]

@@ -1,0 +1,175 @@
+"""Transformers (SPEC Part C): in-context recall with Muon, AdamW and SGD.
+
+Kim et al. (2026), Figures 7-9: a two-layer attention-only transformer trained on
+the bigram-with-triggers task of Bietti et al. (2023), with Muon on hidden matrices
+only. Use as ``from muonjax import transformer``.
+
+Data flow: ``data`` (language, sequences) -> ``model`` (attention-only blocks) ->
+``metrics`` (loss, in-context accuracy, memory recall) -> ``optim`` (Muon on hidden
+matrices, AdamW on the rest, SGD) -> ``train`` (scan loop) -> ``cells`` (one run per
+sweep cell) -> ``analysis`` (learning-rate choice, paired comparisons against
+``theory``'s claims) -> ``figures`` (Figures 7-9); ``checks`` registers the Part C
+checks (loaded by ``muonjax check``).
+"""
+
+from muonjax.transformer import figures
+from muonjax.transformer.analysis import (
+    Advantage,
+    LrChoice,
+    advantage_comparison,
+    claim_comparisons,
+    final_step,
+    grid_means,
+    paired_advantage,
+    select_lr,
+)
+from muonjax.transformer.cells import (
+    KEY_FIELDS,
+    PAPER_SIZES,
+    RECALL_DEFAULTS,
+    RECALL_METRICS,
+    RecallExperimentConfig,
+    lr_grid,
+    model_config,
+    recall_cell,
+    recall_fixed,
+    recall_sweep,
+    validate_recall_config,
+    width_sweep,
+)
+from muonjax.transformer.data import (
+    Batch,
+    Language,
+    num_id_tokens,
+    sample_batch,
+    sample_language,
+    sample_sequence,
+    validate_task,
+    zipf_probs,
+)
+from muonjax.transformer.metrics import (
+    LOSS_POSITIONS,
+    RECALL_MARK,
+    evaluate,
+    in_context_metrics,
+    memory_recall,
+    recall_loss,
+    target_margin,
+)
+from muonjax.transformer.model import (
+    ModelConfig,
+    Params,
+    attention,
+    forward,
+    forward_flops_per_token,
+    hidden_states,
+    init_params,
+    memory_logits,
+    merge,
+)
+from muonjax.transformer.optim import (
+    ADAMW_DEFAULTS,
+    ADAMW_LABEL,
+    MUON_DEFAULTS,
+    MUON_LABEL,
+    NON_HIDDEN_PARTS,
+    OPTIMIZERS,
+    POLAR_MAPS,
+    SCALES,
+    ScaleByMuonState,
+    default_is_hidden,
+    hidden_labels,
+    make_optimizer,
+    muon,
+    optimizer_record,
+    scale_by_muon,
+    scale_by_shape,
+    shape_scale,
+)
+from muonjax.transformer.train import (
+    History,
+    TrainState,
+    init_state,
+    make_train_step,
+    train,
+    validate_schedule,
+)
+
+__all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging)
+    # data.py: the bigram-with-triggers task (SPEC C.1)
+    "Batch",
+    "Language",
+    "num_id_tokens",
+    "sample_batch",
+    "sample_language",
+    "sample_sequence",
+    "validate_task",
+    "zipf_probs",
+    # model.py: the attention-only two-layer model (SPEC C.1)
+    "ModelConfig",
+    "Params",
+    "attention",
+    "forward",
+    "forward_flops_per_token",
+    "hidden_states",
+    "init_params",
+    "memory_logits",
+    "merge",
+    # metrics.py: loss, in-context accuracy, memory recall (SPEC C.1)
+    "LOSS_POSITIONS",
+    "RECALL_MARK",
+    "evaluate",
+    "in_context_metrics",
+    "memory_recall",
+    "recall_loss",
+    "target_margin",
+    # optim.py: Muon on hidden matrices, AdamW on the rest (SPEC C.3)
+    "ADAMW_DEFAULTS",
+    "ADAMW_LABEL",
+    "MUON_DEFAULTS",
+    "MUON_LABEL",
+    "NON_HIDDEN_PARTS",
+    "OPTIMIZERS",
+    "POLAR_MAPS",
+    "SCALES",
+    "ScaleByMuonState",
+    "default_is_hidden",
+    "hidden_labels",
+    "make_optimizer",
+    "muon",
+    "optimizer_record",
+    "scale_by_muon",
+    "scale_by_shape",
+    "shape_scale",
+    # train.py: the scan training loop
+    "History",
+    "TrainState",
+    "init_state",
+    "make_train_step",
+    "train",
+    "validate_schedule",
+    # cells.py: the sweep cell of Figures 7-9
+    "KEY_FIELDS",
+    "PAPER_SIZES",
+    "RECALL_DEFAULTS",
+    "RECALL_METRICS",
+    "RecallExperimentConfig",
+    "lr_grid",
+    "model_config",
+    "recall_cell",
+    "recall_fixed",
+    "recall_sweep",
+    "validate_recall_config",
+    "width_sweep",
+    # analysis.py: learning-rate choice and paired comparisons (records -> numbers)
+    "Advantage",
+    "LrChoice",
+    "advantage_comparison",
+    "claim_comparisons",
+    "final_step",
+    "grid_means",
+    "paired_advantage",
+    "select_lr",
+    # figures/ (Figures 7-9; the SPEC C.1 claims are in muonjax.theory.transformer)
+    "figures",
+]
