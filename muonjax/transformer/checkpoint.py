@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from muonjax._records import atomic_write_bytes
@@ -55,7 +56,7 @@ def save_checkpoint(
         The path written.
     """
     leaves, treedef = jax.tree_util.tree_flatten(state)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     info = []
     for i, leaf in enumerate(leaves):
         key = _is_key(leaf)
@@ -76,7 +77,7 @@ def save_checkpoint(
     }
     arrays[_META] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, allow_pickle=False, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
 
 
@@ -135,7 +136,11 @@ def load_checkpoint(path: str | os.PathLike, like: Any) -> tuple[Any, dict[str, 
                     f"{list(np.shape(leaf))}, dtype {want}, key {key}"
                 )
             value = np.array(data[f"leaf_{i:05d}"])
-            if key:
-                value = jax.random.wrap_key_data(value, impl=jax.random.key_impl(leaf))
-            out.append(value)
+            out.append(
+                jax.random.wrap_key_data(
+                    jnp.asarray(value), impl=jax.random.key_impl(leaf)
+                )
+                if key
+                else value
+            )
     return jax.tree_util.tree_unflatten(treedef, out), dict(header["meta"])
