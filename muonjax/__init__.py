@@ -11,6 +11,11 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 # used as ``from muonjax import orthogonal`` or ``muonjax.orthogonal.run(...)``;
 # its names stay in the subpackage (it imports only private core modules).
 from muonjax import orthogonal
+
+# --- Transformers (SPEC Part C): a subpackage, used as ``from muonjax import
+# transformer``; its names stay in the subpackage.
+# isort: split
+from muonjax import transformer
 from muonjax._loop import (
     EarlyStopResult,
     StepResult,
@@ -234,6 +239,7 @@ __all__ = [
     "smoothed_polar",
     "train",
     "train_early_stopping",
+    "transformer",
 ]
 
 # --- issue 4: theory, fits, verdicts, checks ---
