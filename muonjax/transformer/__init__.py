@@ -4,10 +4,71 @@ Kim et al. (2026), Figures 7-9: a two-layer attention-only transformer trained o
 the bigram-with-triggers task of Bietti et al. (2023), with Muon on hidden matrices
 only. Use as ``from muonjax import transformer``.
 
-Li et al. (2026), "LLaMA-style pre-training" (SPEC C.2): a LLaMA-style decoder
-trained on a long-tailed corpus of facts, Muon against AdamW, with checkpoints.
+Data flow: ``data`` (language, sequences) -> ``model`` (attention-only blocks) ->
+``metrics`` (loss, in-context accuracy, memory recall) -> ``optim`` (Muon on hidden
+matrices, AdamW on the rest, SGD) -> ``train`` (scan loop) -> ``cells`` (one run per
+sweep cell) -> ``analysis`` (learning-rate choice, paired comparisons against
+``theory``'s claims) -> ``figures`` (Figures 7-9); ``checks`` registers the Part C
+checks (loaded by ``muonjax check``).
+
+Li et al. (2026), "LLaMA-style pre-training" (SPEC C.2): ``facts`` (a long-tailed
+corpus of facts) -> ``llama`` (a LLaMA-style decoder) -> ``longtail`` (checkpointed
+training of an optimizer's learning-rate grid over seeds) -> ``longtail_records``
+(the experiment's records) -> ``longtail_analysis`` -> ``figures.longtail``;
+``longtail_checks`` registers its checks.
 """
 
+from muonjax.transformer import figures, theory
+from muonjax.transformer.analysis import (
+    Advantage,
+    LrChoice,
+    advantage_comparison,
+    claim_comparisons,
+    final_step,
+    grid_means,
+    paired_advantage,
+    select_lr,
+)
+from muonjax.transformer.cells import (
+    KEY_FIELDS,
+    RECALL_DEFAULTS,
+    RECALL_METRICS,
+    lr_grid,
+    model_config,
+    recall_cell,
+    recall_fixed,
+    recall_sweep,
+    validate_recall_config,
+)
+from muonjax.transformer.data import (
+    Batch,
+    Language,
+    num_id_tokens,
+    sample_batch,
+    sample_language,
+    sample_sequence,
+    validate_task,
+    zipf_probs,
+)
+from muonjax.transformer.metrics import (
+    LOSS_POSITIONS,
+    RECALL_MARK,
+    evaluate,
+    in_context_metrics,
+    memory_recall,
+    recall_loss,
+    target_margin,
+)
+from muonjax.transformer.model import (
+    ModelConfig,
+    Params,
+    attention,
+    forward,
+    hidden_states,
+    init_params,
+    memory_logits,
+    merge,
+)
 from muonjax.transformer.optim import (
     ADAMW_DEFAULTS,
     ADAMW_LABEL,
@@ -27,8 +88,42 @@ from muonjax.transformer.optim import (
     scale_by_shape,
     shape_scale,
 )
+from muonjax.transformer.train import (
+    History,
+    TrainState,
+    init_state,
+    make_train_step,
+    train,
+    validate_schedule,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging)
+    # data.py: the bigram-with-triggers task (SPEC C.1)
+    "Batch",
+    "Language",
+    "num_id_tokens",
+    "sample_batch",
+    "sample_language",
+    "sample_sequence",
+    "validate_task",
+    "zipf_probs",
+    # model.py: the attention-only two-layer model (SPEC C.1)
+    "ModelConfig",
+    "Params",
+    "attention",
+    "forward",
+    "hidden_states",
+    "init_params",
+    "memory_logits",
+    "merge",
+    # metrics.py: loss, in-context accuracy, memory recall (SPEC C.1)
+    "LOSS_POSITIONS",
+    "RECALL_MARK",
+    "evaluate",
+    "in_context_metrics",
+    "memory_recall",
+    "recall_loss",
+    "target_margin",
     # optim.py: Muon on hidden matrices, AdamW on the rest (SPEC C.3)
     "ADAMW_DEFAULTS",
     "ADAMW_LABEL",
@@ -47,6 +142,35 @@ __all__ = [
     "scale_by_muon",
     "scale_by_shape",
     "shape_scale",
+    # train.py: the scan training loop
+    "History",
+    "TrainState",
+    "init_state",
+    "make_train_step",
+    "train",
+    "validate_schedule",
+    # cells.py: the sweep cell of Figures 7-9
+    "KEY_FIELDS",
+    "RECALL_DEFAULTS",
+    "RECALL_METRICS",
+    "lr_grid",
+    "model_config",
+    "recall_cell",
+    "recall_fixed",
+    "recall_sweep",
+    "validate_recall_config",
+    # analysis.py: learning-rate choice and paired comparisons (records -> numbers)
+    "Advantage",
+    "LrChoice",
+    "advantage_comparison",
+    "claim_comparisons",
+    "final_step",
+    "grid_means",
+    "paired_advantage",
+    "select_lr",
+    # theory.py (SPEC C.1 claims) and figures/ (Figures 7-9)
+    "figures",
+    "theory",
 ]
 
 # --- issue 15: LLaMA-style pre-training on long-tailed facts (SPEC C.2) -----------
@@ -63,8 +187,6 @@ from muonjax.transformer.facts import (
     frequency_buckets,
     make_corpus,
     probe_prompts,
-    sample_batch,
-    sample_sequence,
 )
 from muonjax.transformer.llama import (
     HIDDEN,
@@ -72,7 +194,6 @@ from muonjax.transformer.llama import (
     batch_loss,
     causal_attention,
     flops_per_token,
-    forward,
     init_llama,
     rms_norm,
     rotary,
@@ -90,7 +211,6 @@ __all__ += [
     "batch_loss",
     "causal_attention",
     "flops_per_token",
-    "forward",
     "frequency_buckets",
     "init_llama",
     "load_checkpoint",
@@ -99,8 +219,6 @@ __all__ += [
     "read_checkpoint_meta",
     "rms_norm",
     "rotary",
-    "sample_batch",
-    "sample_sequence",
     "save_checkpoint",
     "sequence_loss",
     "swiglu",

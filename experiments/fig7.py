@@ -1,0 +1,176 @@
+"""Figure 7: in-context recall accuracy against the width d, Muon vs AdamW vs SGD.
+
+Kim et al. (2026), Fig. 7 [seed]: ID and OOD in-context accuracy of the two-layer
+attention-only transformer (SPEC C.1) against d, for Muon, AdamW and SGD, at 128 and
+1024 iterations with batch 256, the learning rate chosen per (d, optimizer). Here:
+one run per (optimizer, d, grid step size, seed) for ``steps`` iterations, evaluated
+every ``eval_every`` steps on a fixed ID and OOD set; the figure reports the
+``horizons`` (a constant step size makes the state at step 128 of a 1024-step run
+the state of a 128-step run), the learning rate chosen per (d, optimizer, horizon)
+by the largest mean over seeds of the plotted metric; memory recall (SPEC C.1) is
+the third row. The summary compares Muon with AdamW and SGD seed by seed
+(:func:`muonjax.transformer.claim_comparisons`).
+
+Model: the basic model of SPEC C.1 (trained W_K1, W_K2, W_O2), with ``tied_unembed``
+(W_U = E^T / d, frozen: the original code's ``tie_output``) by default, because with
+an independent random W_U no optimizer can copy a held-out token and OOD accuracy is
+at chance by construction [derived]; ``--set tied_unembed=False`` runs SPEC C.1's
+literal model. Kim's Fig. 7 likely used feed-forward layers (their Fig. 8b
+"uses a two-layer transformer with no feed-forward layers" [seed]): ``--set
+ffn=True``.
+
+Run: ``muonjax run fig7 --preset quick`` (or ``python experiments/fig7.py``).
+
+References:
+    Kim, Nichani, Wu, Bietti, Lee (2026), arXiv 2603.26554, Fig. 7; SPEC C.1, C.3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import muonjax as mj
+from muonjax import transformer as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class Fig7Config:
+    """Settings (every one can be changed with ``--set key=value``).
+
+    Attributes:
+        vocab_size, seq_len, num_triggers, trigger_pool: the task (SPEC C.1).
+        dims: widths d.
+        optimizers: among ``muon``, ``muon_exact``, ``adamw``, ``sgd``.
+        batch_size: sequences per step.
+        steps: iterations; eval_every: steps between evaluations.
+        horizons: the steps the figure and the summary report.
+        eval_batch: ID and OOD evaluation sequences (fixed per seed).
+        lr_points, lr_span: the grid, ``lr_points`` log-spaced multipliers from
+            ``1/lr_span`` to ``lr_span`` of each optimizer's ``lr_<name>``.
+        lr_muon, lr_muon_exact, lr_adamw, lr_sgd: the grid centres.
+        ffn, tied_unembed: model variant (module docstring).
+        muon_scale: Muon's update scale (SPEC C.3): spectral, rms or none.
+        seeds: independent tasks and initialisations (shared by every optimizer).
+        chunk_size: runs per vmapped call; root_seed: the sweep's key.
+    """
+
+    vocab_size: int = 128
+    seq_len: int = 64
+    num_triggers: int = 3
+    trigger_pool: int = 8
+    dims: tuple[int, ...] = (16, 32, 64)
+    optimizers: tuple[str, ...] = ("muon", "adamw", "sgd")
+    batch_size: int = 32
+    steps: int = 512
+    eval_every: int = 64
+    horizons: tuple[int, ...] = (128, 512)
+    eval_batch: int = 64
+    lr_points: int = 3
+    lr_span: float = 3.0
+    lr_muon: float = 0.03
+    lr_muon_exact: float = 0.03
+    lr_adamw: float = 0.02
+    lr_sgd: float = 0.15
+    ffn: bool = False
+    tied_unembed: bool = True
+    muon_scale: str = "spectral"
+    seeds: int = 3
+    chunk_size: int = 9
+    root_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.dims or not self.optimizers or not self.horizons:
+            raise ValueError("dims, optimizers and horizons must be non-empty")
+        bad = [
+            h for h in self.horizons if h % self.eval_every or not 0 < h <= self.steps
+        ]
+        if bad:
+            raise ValueError(
+                f"horizons must be multiples of eval_every in (0, steps], got {bad}"
+            )
+        for name in ("seeds", "chunk_size", "lr_points"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+PRESETS = {
+    # V = 128, T = 64, d = 16, 32, 64, batch 32, 512 steps, 3 step sizes, 3 seeds.
+    "quick": Fig7Config(),
+    # For a GPU: the caption's batch 256 and iterations 128, 512 and 1024, T = 256,
+    # V = 1024, d up to 256, 5 step sizes, 4 seeds.
+    "paper": Fig7Config(
+        vocab_size=1024,
+        seq_len=256,
+        num_triggers=5,
+        trigger_pool=16,
+        dims=(16, 32, 64, 128, 256),
+        batch_size=256,
+        steps=1024,
+        horizons=(128, 512, 1024),
+        eval_batch=256,
+        lr_points=5,
+        lr_span=9.0,
+        seeds=4,
+        chunk_size=20,
+    ),
+}
+
+
+def sweep(config: Fig7Config) -> mj.Sweep:
+    """``optimizer x d x lr``: one compilation per (optimizer, d); the grid vmaps."""
+    return tf.recall_sweep(
+        axes={
+            "optimizer": config.optimizers,
+            "dim": config.dims,
+            "lr_scale": tf.lr_grid(config.lr_points, config.lr_span),
+        },
+        fixed=tf.recall_fixed(config),
+    )
+
+
+def run(
+    config: Fig7Config,
+    out_dir: str | Path,
+    *,
+    progress: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> mj.RecordedSweep:
+    """Run (or resume) the sweep and write records and manifest."""
+    return mj.record_sweep(
+        sweep(config),
+        out_dir,
+        seeds=config.seeds,
+        root_seed=config.root_seed,
+        chunk_size=config.chunk_size,
+        progress=progress,
+        meta=meta,
+    )
+
+
+def plot(out_dir: str | Path) -> list[Path]:
+    """The figure, the learning-rate grid and the summary, from the records."""
+    out = Path(out_dir)
+    table = mj.read_table(out)
+    horizons = mj.read_manifest(out).get("config", {}).get("horizons")
+    mj.write_fit_summary(out, tf.figures.fig7.summary(table, steps=horizons))
+    paths = mj.save_figure(tf.figures.fig7.figure(table, steps=horizons), out / "fig7")
+    lr_fig = tf.figures.lr_grid_figure(
+        table, metric="id_acc", step=tf.final_step(table)
+    )
+    return paths + mj.save_figure(lr_fig, out / "fig7_lr")
+
+
+EXPERIMENT = mj.register_experiment(
+    "fig7",
+    summary="in-context recall: ID / OOD accuracy and memory recall against d for "
+    "Muon, AdamW, SGD (Kim et al. 2026 Fig. 7, SPEC C.1)",
+    presets=PRESETS,
+    run=run,
+    plot=plot,
+)
+
+
+if __name__ == "__main__":
+    raise SystemExit(mj.experiment_main(EXPERIMENT))
