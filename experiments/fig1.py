@@ -18,9 +18,9 @@ seed's "intersections"]; Muon saturates at a larger ``B*`` [seed, abstract].
 
 The experiment is recorded in two parts (:func:`muonjax.record_parts`):
 ``DIR/population`` (panel a) and ``DIR/minibatch`` (panel b), and the combined
-``DIR/records.csv``. ``run`` switches on JAX's 64-bit mode: the gradient and the update
-run in float64 (Muon's direction needs it at ``alpha >= 2``), the capacity pass in
-float32.
+``DIR/records.csv``. ``run`` runs in JAX's 64-bit mode (scoped): the gradient and the
+update run in float64 (Muon's direction needs it at ``alpha >= 2``), the capacity pass
+in float32.
 
 Run: ``muonjax run fig1 --preset quick`` or ``python experiments/fig1.py``. The
 minibatch part has the cells of ``fig3`` with the same settings: copying
@@ -37,7 +37,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 import muonjax as mj
@@ -164,9 +163,8 @@ def run(
 ) -> mj.RecordedParts:
     """Run (or resume) both parts and write records and manifests to ``out_dir``.
 
-    Switches on JAX's 64-bit mode (for the float64 update).
+    Runs in JAX's 64-bit mode, scoped by the registry (for the float64 update).
     """
-    jax.config.update("jax_enable_x64", True)
     return mj.record_parts(
         sweeps(config),
         out_dir,
@@ -596,6 +594,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

@@ -19,11 +19,11 @@ mean capacity), ``prefix`` for GD (the derived GD claim is a frequency threshold
 recovers scattered items beyond it, which makes its count grow faster). Both
 measures are fitted and reported for every rule.
 
-Precision: ``run`` switches on JAX's 64-bit mode (``jax_enable_x64``, a global
-setting of the process) and computes the gradient, the update and Newton's
-preconditioner in float64 (``update_dtype``), because the gradient's singular
-values span more than float32 resolves at alpha >= 2; the capacity pass stays in
-float32.
+Precision: registered with ``x64=True`` (the run is scoped inside
+``jax.enable_x64(True)``, never a global switch), it computes the gradient, the
+update and Newton's preconditioner in float64 (``update_dtype``), because the
+gradient's singular values span more than float32 resolves at alpha >= 2; the capacity
+pass stays in float32.
 
 Run: ``muonjax run fig2 --preset quick`` or ``python experiments/fig2.py``;
 ``muonjax plot DIR`` redraws the figure and the fit summary from the records.
@@ -144,9 +144,9 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) the sweep; write records, manifest and Newton's diagnostic.
 
-    Switches on JAX's 64-bit mode first (needed for ``update_dtype="float64"``).
+    Runs in JAX's 64-bit mode, scoped by the registry (needed for
+    ``update_dtype="float64"``).
     """
-    jax.config.update("jax_enable_x64", True)
     grid = sweep(config)
     meta = {
         **(meta or {}),
@@ -534,6 +534,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

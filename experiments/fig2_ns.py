@@ -20,8 +20,8 @@ exact step with ``1 + 1/(2 alpha)`` [seed; quoted] and each Newton-Schulz varian
 with the exact step (paired difference of exponents; not a paper claim, our
 question), and tabulates the capacity ratio NS / exact per ``d`` and alpha.
 
-Precision: ``run`` switches on JAX's 64-bit mode and computes gradient and update in
-float64 (``update_dtype``); the capacity pass stays in float32.
+Precision: ``run`` runs in JAX's 64-bit mode (scoped) and computes gradient and update
+in float64 (``update_dtype``); the capacity pass stays in float32.
 
 Run: ``muonjax run fig2_ns --preset quick``; ``muonjax plot DIR`` redraws.
 
@@ -37,7 +37,6 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 import muonjax as mj
@@ -140,9 +139,9 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) the sweep and write records and manifest.
 
-    Switches on JAX's 64-bit mode first (needed for ``update_dtype="float64"``).
+    Runs in JAX's 64-bit mode, scoped by the registry (needed for
+    ``update_dtype="float64"``).
     """
-    jax.config.update("jax_enable_x64", True)
     meta = {
         **(meta or {}),
         "fit": {"fit_min_d": config.fit_min_d, "n_boot": config.n_boot},
@@ -468,6 +467,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

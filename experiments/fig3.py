@@ -15,7 +15,7 @@ ceiling ``d^(1/(2 alpha))`` [derived]; ``B* ~ d^(alpha + 1/2)`` (Muon) and ``d^(
 :func:`muonjax.analyze_critical_batch` (count, as in the captions; the prefix beside
 it).
 
-``run`` switches on JAX's 64-bit mode: the gradient and the update run in float64
+``run`` runs in JAX's 64-bit mode (scoped): the gradient and the update run in float64
 (``update_dtype``), the capacity pass in float32.
 
 Run: ``muonjax run fig3 --preset quick`` or ``python experiments/fig3.py``.
@@ -30,7 +30,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 import muonjax as mj
@@ -142,9 +141,8 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) the sweep and write records and manifest to ``out_dir``.
 
-    Switches on JAX's 64-bit mode (for the float64 update).
+    Runs in JAX's 64-bit mode, scoped by the registry (for the float64 update).
     """
-    jax.config.update("jax_enable_x64", True)
     return mj.record_sweep(
         sweep(config),
         out_dir,
@@ -380,6 +378,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

@@ -24,7 +24,7 @@ also the gain ``d_T / d_1`` (whose predicted exponent ``C_T - C_1`` does not
 depend on the one-step constant) and, for the long runs, the capacity at the stop
 against ``d``; and writes ``fit_summary.json`` / ``.md``.
 
-Precision: ``run`` switches on JAX's 64-bit mode; gradient, update and ``W`` are
+Precision: ``run`` runs in JAX's 64-bit mode (scoped); gradient, update and ``W`` are
 float64 (``update_dtype``), score blocks float32.
 
 Run: ``muonjax run fig4 --preset quick``; ``muonjax plot DIR`` redraws.
@@ -40,7 +40,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 import muonjax as mj
@@ -216,9 +215,8 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) both sweeps: the grid in ``out_dir``, long runs in ``long/``.
 
-    Switches on JAX's 64-bit mode first (for ``update_dtype="float64"``).
+    Runs in JAX's 64-bit mode, scoped by the registry (for ``update_dtype="float64"``).
     """
-    jax.config.update("jax_enable_x64", True)
     grid, long = sweeps(config)
     meta = {**(meta or {}), "fit": {"n_boot": config.n_boot}}
     recorded = mj.record_sweep(
@@ -862,6 +860,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

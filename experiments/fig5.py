@@ -19,7 +19,7 @@ count against ``d`` (2), and, for minibatches, that the count stays below the
 number of distinct items the batches have shown (``[derived]``: ``W_t`` depends on
 the seen items only, so unseen items are recovered only by chance).
 
-Precision: ``run`` switches on JAX's 64-bit mode (float64 gradient, update, ``W``).
+Precision: ``run`` runs in JAX's 64-bit mode (scoped) (float64 gradient, update, ``W``).
 
 Run: ``muonjax run fig5 --preset quick``; ``muonjax plot DIR`` redraws.
 
@@ -34,7 +34,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 import muonjax as mj
@@ -170,9 +169,8 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) the sweep and write records and manifest to ``out_dir``.
 
-    Switches on JAX's 64-bit mode first (for ``update_dtype="float64"``).
+    Runs in JAX's 64-bit mode, scoped by the registry (for ``update_dtype="float64"``).
     """
-    jax.config.update("jax_enable_x64", True)
     meta = {
         **(meta or {}),
         "fit": {"n_boot": config.n_boot, "early_step": config.early_step},
@@ -541,6 +539,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

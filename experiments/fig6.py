@@ -20,7 +20,7 @@ tests: Newton, ``C(kappa) - C(0) = 0`` (paired bootstrap) and its count ratio to
 ``kappa = 0`` at the largest ``d``; Muon, ``C(kappa) - C(0) < 0`` and its count
 ratio to ``kappa = 0`` at the largest ``d`` below 1; and lists Muon over Newton.
 
-Precision: ``run`` switches on JAX's 64-bit mode and computes gradient, update and
+Precision: ``run`` runs in JAX's 64-bit mode (scoped) and computes gradient, update and
 Newton's preconditioner in float64 (``update_dtype``); the capacity pass stays in
 float32.
 
@@ -145,9 +145,9 @@ def run(
 ) -> mj.RecordedSweep:
     """Run (or resume) the sweep; write records, manifest and Newton's diagnostic.
 
-    Switches on JAX's 64-bit mode first (needed for ``update_dtype="float64"``).
+    Runs in JAX's 64-bit mode, scoped by the registry (needed for
+    ``update_dtype="float64"``).
     """
-    jax.config.update("jax_enable_x64", True)
     grid = sweep(config)
     meta = {
         **(meta or {}),
@@ -543,6 +543,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    x64=True,
 )
 
 

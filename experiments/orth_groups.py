@@ -17,8 +17,8 @@ Predictions tested in the fit summary (SPEC B.3 [summary]): GD's per-group
 (Thm 4.2), Muon's noisy descent time ``T* ~ log K / eta`` (Thm 5.1), and uniform
 progress (Muon) against imbalance (GD, SignGD without the oracle).
 
-Precision: the runs are float64 (``run`` enters ``jax.enable_x64(True)`` for the
-sweep; Muon's losses fall to ``1e-80``).
+Precision: the runs are float64 (registered with ``x64=True``: the sweep runs inside
+``jax.enable_x64(True)``; Muon's losses fall to ``1e-80``).
 
 Run: ``muonjax run orth_groups --preset quick`` (or ``python
 experiments/orth_groups.py``).
@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
-
-import jax
 
 import muonjax as mj
 from muonjax import orthogonal as og
@@ -130,26 +127,6 @@ def sweep(config: OrthGroupsConfig) -> mj.Sweep:
     )
 
 
-def run(
-    config: OrthGroupsConfig,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep in float64 and write records and manifest."""
-    with jax.enable_x64(True):
-        return mj.record_sweep(
-            sweep(config),
-            out_dir,
-            seeds=config.seeds,
-            root_seed=config.root_seed,
-            chunk_size=config.chunk_size,
-            progress=progress,
-            meta=meta,
-        )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """Figures (loss and accuracy per group) and the fit summary, from the records."""
     out = Path(out_dir)
@@ -167,8 +144,9 @@ EXPERIMENT = mj.register_experiment(
     summary="orthogonal memory: per-group loss curves of GD, Muon, SignGD, "
     "TRA-SignGD, Adam, noiseless and noisy (Li et al. 2026, SPEC B.4)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
+    x64=True,
 )
 
 

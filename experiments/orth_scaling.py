@@ -11,10 +11,11 @@ lines ``T^-(1 - 1/beta)`` (GD) and ``(log K / T)^2`` (Muon).
 No randomness enters: the embedding is one-hot and the runs are exact on the block
 path, so one seed is the whole measurement (``--seeds`` more repeat it). The
 intervals of the fitted slopes are ranges over fit windows (see
-:mod:`muonjax.orthogonal._analysis`). The grid index ``point`` is vmapped; each
+:mod:`muonjax.orthogonal.analysis`). The grid index ``point`` is vmapped; each
 rule compiles once.
 
-Precision: float64 (``run`` enters ``jax.enable_x64(True)``).
+Precision: float64 (registered with ``x64=True``: the sweep runs inside
+``jax.enable_x64(True)``).
 
 Run: ``muonjax run orth_scaling --preset quick``.
 
@@ -26,9 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
-
-import jax
 
 import muonjax as mj
 from muonjax import orthogonal as og
@@ -143,26 +141,6 @@ def sweep(config: OrthScalingConfig) -> mj.Sweep:
     )
 
 
-def run(
-    config: OrthScalingConfig,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep in float64 and write records and manifest."""
-    with jax.enable_x64(True):
-        return mj.record_sweep(
-            sweep(config),
-            out_dir,
-            seeds=config.seeds,
-            root_seed=config.root_seed,
-            chunk_size=config.chunk_size,
-            progress=progress,
-            meta=meta,
-        )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure and the fit summary, from the records."""
     out = Path(out_dir)
@@ -176,8 +154,9 @@ EXPERIMENT = mj.register_experiment(
     summary="orthogonal memory: excess loss against the horizon T, GD (tuned) vs "
     "Muon (eta ~ log K / T), fitted slopes and predicted lines (SPEC B.3)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
+    x64=True,
 )
 
 

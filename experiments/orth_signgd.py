@@ -13,7 +13,8 @@ the oracle.
 Seeds are random bases: SignGD's runs depend on them (full ``d x d`` path, vmapped
 over bases and multipliers); Muon, TRA-SignGD and GD do not (exact block path).
 
-Precision: float64 (``run`` enters ``jax.enable_x64(True)``).
+Precision: float64 (registered with ``x64=True``: the sweep runs inside
+``jax.enable_x64(True)``).
 
 Run: ``muonjax run orth_signgd --preset quick``.
 
@@ -25,9 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
-
-import jax
 
 import muonjax as mj
 from muonjax import orthogonal as og
@@ -137,26 +135,6 @@ def sweep(config: OrthSignGDConfig) -> mj.Sweep:
     )
 
 
-def run(
-    config: OrthSignGDConfig,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep in float64 and write records and manifest."""
-    with jax.enable_x64(True):
-        return mj.record_sweep(
-            sweep(config),
-            out_dir,
-            seeds=config.seeds,
-            root_seed=config.root_seed,
-            chunk_size=config.chunk_size,
-            progress=progress,
-            meta=meta,
-        )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure and the fit summary, from the records."""
     out = Path(out_dir)
@@ -170,8 +148,9 @@ EXPERIMENT = mj.register_experiment(
     summary="orthogonal memory: TRA-SignGD(eta) vs Muon(2 eta), and SignGD in a "
     "random basis vs Muon at matched update norms (Li et al. 2026, Thm 6.3)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
+    x64=True,
 )
 
 

@@ -1,38 +1,19 @@
 """muonjax: check what two 2026 papers prove about Muon in associative memory.
 
-The public API. Data flows one way: task -> scores -> loss, gradient, metrics ->
-update rules -> loops (-> sweeps -> records -> fits and figures).
+The public API, in data-flow order: matrix kernels and update rules -> Part A's
+task -> scores -> loss, gradient, metrics -> loops -> sweeps -> records ->
+experiments and checks -> fits and verdicts -> figures. The families are
+subpackages: :mod:`muonjax.gaussian` (SPEC Part A, Kim et al. 2026),
+:mod:`muonjax.orthogonal` (Part B, Li et al. 2026), :mod:`muonjax.transformer`
+(Part C: Kim et al.'s in-context recall, Li et al.'s long-tailed facts); the
+predictions are in
+:mod:`muonjax.theory`. Layout: ``README.md`` ("Architecture").
 
 Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
-# --- Orthogonal memory with a hierarchical spectrum (SPEC Part B): a subpackage,
-# used as ``from muonjax import orthogonal`` or ``muonjax.orthogonal.run(...)``;
-# its names stay in the subpackage (it imports only private core modules).
-from muonjax import orthogonal
-
-# --- Transformers (SPEC Part C): a subpackage, used as ``from muonjax import
-# transformer``; its names stay in the subpackage.
-# isort: split
-from muonjax import transformer
-from muonjax._loop import (
-    EarlyStopResult,
-    StepResult,
-    Trajectory,
-    one_step,
-    plateau_step,
-    train,
-    train_early_stopping,
-)
-from muonjax._metrics import (
-    Capacity,
-    Metrics,
-    capacity,
-    capacity_from_mask,
-    evaluate,
-    recovered,
-)
+from muonjax import gaussian, orthogonal, theory, transformer
 from muonjax._polar import (
     CUBIC_COEFFS,
     JORDAN_COEFFS,
@@ -44,124 +25,79 @@ from muonjax._polar import (
     singular_value_map,
     smoothed_polar,
 )
-from muonjax._scores import (
-    PassResult,
-    batch_frequencies,
-    blockwise_pass,
-    default_block_size,
-    grad_at_zero,
-    loss_at_zero,
-    margins,
-    minibatch_loss_and_grad,
-    population_grad,
-    population_loss,
-    population_loss_and_grad,
-    population_pass,
-    sample_batch,
-)
-from muonjax._task import (
-    GaussianTask,
-    power_law_frequencies,
-    power_law_spectrum,
-    sample_task,
-)
-from muonjax._updates import (
-    KroneckerFactors,
+from muonjax._transforms import (
     gd,
-    hessian_factors_at_zero,
-    kronecker_factors,
-    kronecker_ridge_solve,
     muon_exact,
     muon_newton_schulz,
     muon_smoothed,
-    newton_at_zero,
-    newton_cg_direction,
-    scale_by_kronecker_inverse,
     scale_by_newton_schulz,
     scale_by_polar,
     scale_by_sign,
     scale_by_smoothed_polar,
     sign_gd,
 )
-
-# --- Sweeps, records, experiments and figures (issue 3) ----------------------------
-# isort: split
-from muonjax._plotting import (
-    GroupStats,
-    capacity_figure,
-    group_stats,
-    save_figure,
+from muonjax.cli import (
+    experiment_main,
 )
-from muonjax._records import (
+from muonjax.engine.checks import (
+    run_checks,
+)
+from muonjax.engine.parts import (
+    RecordedParts,
+    read_part,
+    record_parts,
+)
+from muonjax.engine.records import (
     DirectoryStore,
     RecordedSweep,
-    Table,
     environment,
     read_manifest,
-    read_table,
     record_sweep,
-    table_from_results,
-    write_table,
 )
-from muonjax._registry import (
+from muonjax.engine.registry import (
+    CheckContext,
+    CheckOutcome,
+    CheckResult,
     Experiment,
-    experiment_main,
+    available_checks,
     get_experiment,
     load_experiments,
+    plot_recorded,
+    register_check,
     register_experiment,
+    run_recorded,
 )
-from muonjax._sweep import (
-    RULES,
+from muonjax.engine.sweep import (
     Cell,
     CellResult,
     Sweep,
     SweepResult,
     cell_key,
     config_hash,
-    one_step_cell,
-    one_step_optimizer,
-    one_step_sweep,
     run_cell,
     run_sweep,
-    sweep_block_size,
 )
-
-__version__ = "0.1.0"
-
-# --- Theory, fits, verdicts and theorem checks (issue 4) -----------------------------
-# muonjax.theory: every prediction of SPEC A.5 / B.3 as a function, with its tag.
-# _fit: scaling-law fits with bootstrap intervals; _verdict: consistent /
-# inconsistent / inconclusive; _checks: the check catalogue and its registry.
-from muonjax import theory
-from muonjax._fit import (
-    BrokenPowerLawFit,
-    ExcludedPoint,
-    FitResult,
-    TwoStageFit,
-    fit_broken_power_law,
-    fit_exponential,
-    fit_loss_slope,
-    fit_power_law,
-    fit_step_exponents,
-    fit_two_stage,
+from muonjax.engine.table import (
+    Table,
+    read_table,
+    table_from_results,
+    write_table,
 )
-from muonjax._summary import (
-    FitSummary,
-    SummaryRow,
-    read_fit_summary,
-    summary_to_markdown,
-    write_fit_summary,
+from muonjax.gaussian.analysis.critical import (
+    MEASURE_CEILINGS,
+    MINIBATCH_RULES,
+    CapacityCurve,
+    CriticalAnalysis,
+    CriticalBatchFit,
+    analyze_critical_batch,
+    batch_grid,
+    capacity_curves,
+    critical_batch_sweep,
+    fit_across_d,
+    fit_critical_batch,
+    minibatch_cell,
 )
-from muonjax._verdict import (
-    Comparison,
-    combine_verdicts,
-    compare,
-    compare_fit,
-)
-
-# --- issue 5, Figures 4 and 5: multi-step dynamics (cells, sweeps, schedules, analysis)
-# isort: split
-from muonjax._multistep import (
+from muonjax.gaussian.analysis.multistep import (
     DEFAULT_GD_SCHEDULE,
     MULTI_STEP_METRICS,
     SCHEDULE_SHAPES,
@@ -174,164 +110,13 @@ from muonjax._multistep import (
     multi_step_optimizer,
     multi_step_sweep,
     newton_schulz_reach,
-    paired_ratio,
     parse_rule,
     step_curves,
     step_exponent_fits,
     step_gain_fits,
     stopping_steps,
 )
-
-__all__ = [
-    "CUBIC_COEFFS",
-    "JORDAN_COEFFS",
-    "POLAR_EXPRESS_COEFFS",
-    "QUINTIC_COEFFS",
-    "Capacity",
-    "EarlyStopResult",
-    "GaussianTask",
-    "KroneckerFactors",
-    "Metrics",
-    "PassResult",
-    "StepResult",
-    "Trajectory",
-    "batch_frequencies",
-    "blockwise_pass",
-    "capacity",
-    "capacity_from_mask",
-    "default_block_size",
-    "evaluate",
-    "gd",
-    "grad_at_zero",
-    "hessian_factors_at_zero",
-    "kronecker_factors",
-    "kronecker_ridge_solve",
-    "loss_at_zero",
-    "margins",
-    "minibatch_loss_and_grad",
-    "muon_exact",
-    "muon_newton_schulz",
-    "muon_smoothed",
-    "newton_at_zero",
-    "newton_cg_direction",
-    "newton_schulz",
-    "newton_schulz_coefficients",
-    "one_step",
-    "orthogonal",
-    "plateau_step",
-    "polar",
-    "population_grad",
-    "population_loss",
-    "population_loss_and_grad",
-    "population_pass",
-    "power_law_frequencies",
-    "power_law_spectrum",
-    "recovered",
-    "sample_batch",
-    "sample_task",
-    "scale_by_kronecker_inverse",
-    "scale_by_newton_schulz",
-    "scale_by_polar",
-    "scale_by_sign",
-    "scale_by_smoothed_polar",
-    "sign_gd",
-    "singular_value_map",
-    "smoothed_polar",
-    "train",
-    "train_early_stopping",
-    "transformer",
-]
-
-# --- issue 4: theory, fits, verdicts, checks ---
-# The check registry is imported on first use (PEP 562), so that
-# ``python -m muonjax._checks`` does not find its own module already imported.
-_CHECK_NAMES = (
-    "CheckContext",
-    "CheckOutcome",
-    "CheckResult",
-    "available_checks",
-    "register_check",
-    "run_checks",
-)
-
-
-def __getattr__(name: str):
-    if name in _CHECK_NAMES:
-        from muonjax import _checks
-
-        return getattr(_checks, name)
-    raise AttributeError(f"module 'muonjax' has no attribute {name!r}")
-
-
-__all__ += [
-    "BrokenPowerLawFit",
-    "CheckContext",
-    "CheckOutcome",
-    "CheckResult",
-    "Comparison",
-    "ExcludedPoint",
-    "FitResult",
-    "FitSummary",
-    "SummaryRow",
-    "TwoStageFit",
-    "available_checks",
-    "combine_verdicts",
-    "compare",
-    "compare_fit",
-    "fit_broken_power_law",
-    "fit_exponential",
-    "fit_loss_slope",
-    "fit_power_law",
-    "fit_step_exponents",
-    "fit_two_stage",
-    "read_fit_summary",
-    "register_check",
-    "run_checks",
-    "summary_to_markdown",
-    "theory",
-    "write_fit_summary",
-]
-
-# --- issue 3: sweeps, records, experiments and figures -------------------------
-__all__ += [
-    "RULES",
-    "Cell",
-    "CellResult",
-    "DirectoryStore",
-    "Experiment",
-    "GroupStats",
-    "RecordedSweep",
-    "Sweep",
-    "SweepResult",
-    "Table",
-    "capacity_figure",
-    "cell_key",
-    "config_hash",
-    "environment",
-    "experiment_main",
-    "get_experiment",
-    "group_stats",
-    "load_experiments",
-    "one_step_cell",
-    "one_step_optimizer",
-    "one_step_sweep",
-    "read_manifest",
-    "read_table",
-    "record_sweep",
-    "register_experiment",
-    "run_cell",
-    "run_sweep",
-    "save_figure",
-    "sweep_block_size",
-    "table_from_results",
-    "write_table",
-]
-
-# --- issue 5, Figures 2 and 6 (and Newton-Schulz beside exact Muon): analysis of
-# one-step records (per-group exponent fits, two-stage fits, paired differences and
-# ratios, figure panels) and the Newton-Schulz variant / kappa-paired sweeps.
-# isort: split
-from muonjax._onestep_analysis import (  # noqa: E402
+from muonjax.gaussian.analysis.onestep import (
     Difference,
     GroupFits,
     RatioRow,
@@ -355,8 +140,255 @@ from muonjax._onestep_analysis import (  # noqa: E402
     seed_matrix,
     two_stage_fits,
 )
+from muonjax.gaussian.cells import (
+    one_step_cell,
+    one_step_sweep,
+    sweep_block_size,
+)
+from muonjax.gaussian.loop import (
+    EarlyStopResult,
+    StepResult,
+    Trajectory,
+    one_step,
+    plateau_step,
+    train,
+    train_early_stopping,
+)
+from muonjax.gaussian.metrics import (
+    Capacity,
+    Metrics,
+    capacity,
+    capacity_from_mask,
+    evaluate,
+    recovered,
+)
+from muonjax.gaussian.rules import (
+    RULES,
+    one_step_optimizer,
+)
+from muonjax.gaussian.scores import (
+    PassResult,
+    batch_frequencies,
+    blockwise_pass,
+    default_block_size,
+    grad_at_zero,
+    loss_at_zero,
+    margins,
+    minibatch_loss_and_grad,
+    population_grad,
+    population_loss,
+    population_loss_and_grad,
+    population_pass,
+    sample_batch,
+)
+from muonjax.gaussian.task import (
+    GaussianTask,
+    power_law_frequencies,
+    power_law_spectrum,
+    sample_task,
+)
+from muonjax.gaussian.updates import (
+    KroneckerFactors,
+    hessian_factors_at_zero,
+    kronecker_factors,
+    kronecker_ridge_solve,
+    newton_at_zero,
+    newton_cg_direction,
+    scale_by_kronecker_inverse,
+)
+from muonjax.plotting import (
+    GroupStats,
+    capacity_figure,
+    group_stats,
+    save_figure,
+)
+from muonjax.stats.bootstrap import (
+    bootstrap_interval,
+    bootstrap_mean,
+    paired_ratio,
+    percentile_interval,
+    resample_indices,
+)
+from muonjax.stats.fit import (
+    BrokenPowerLawFit,
+    ExcludedPoint,
+    FitResult,
+    TwoStageFit,
+    fit_broken_power_law,
+    fit_exponential,
+    fit_loss_slope,
+    fit_power_law,
+    fit_step_exponents,
+    fit_two_stage,
+)
+from muonjax.stats.slopes import (
+    LineFit,
+    WindowSlope,
+    fit_line,
+    local_log_slopes,
+    log_grid,
+    window_slope,
+)
+from muonjax.stats.summary import (
+    FitSummary,
+    SummaryRow,
+    read_fit_summary,
+    summary_to_markdown,
+    write_fit_summary,
+)
+from muonjax.stats.verdict import (
+    Comparison,
+    combine_verdicts,
+    compare,
+    compare_fit,
+)
 
-__all__ += [
+__version__ = "0.2.0.dev0"
+
+# In data-flow order (the order of the docstring), not alphabetical.
+__all__ = [  # noqa: RUF022
+    # matrix functions of a gradient (SPEC A.3, E)
+    "CUBIC_COEFFS",
+    "JORDAN_COEFFS",
+    "POLAR_EXPRESS_COEFFS",
+    "QUINTIC_COEFFS",
+    "newton_schulz",
+    "newton_schulz_coefficients",
+    "polar",
+    "singular_value_map",
+    "smoothed_polar",
+    # update rules as optax transforms (SPEC A.3, B.2)
+    "gd",
+    "muon_exact",
+    "muon_newton_schulz",
+    "muon_smoothed",
+    "scale_by_newton_schulz",
+    "scale_by_polar",
+    "scale_by_sign",
+    "scale_by_smoothed_polar",
+    "sign_gd",
+    # Part A: task (SPEC A.1)
+    "GaussianTask",
+    "power_law_frequencies",
+    "power_law_spectrum",
+    "sample_task",
+    # Part A: scores, loss and gradient in blocks (SPEC A.2)
+    "PassResult",
+    "batch_frequencies",
+    "blockwise_pass",
+    "default_block_size",
+    "grad_at_zero",
+    "loss_at_zero",
+    "margins",
+    "minibatch_loss_and_grad",
+    "population_grad",
+    "population_loss",
+    "population_loss_and_grad",
+    "population_pass",
+    "sample_batch",
+    # Part A: capacity (SPEC A.4)
+    "Capacity",
+    "Metrics",
+    "capacity",
+    "capacity_from_mask",
+    "evaluate",
+    "recovered",
+    # Part A: Newton (SPEC A.3)
+    "KroneckerFactors",
+    "hessian_factors_at_zero",
+    "kronecker_factors",
+    "kronecker_ridge_solve",
+    "newton_at_zero",
+    "newton_cg_direction",
+    "scale_by_kronecker_inverse",
+    # Part A: loops
+    "EarlyStopResult",
+    "StepResult",
+    "Trajectory",
+    "one_step",
+    "plateau_step",
+    "train",
+    "train_early_stopping",
+    # Part A: rule names -> optimizers
+    "RULES",
+    "one_step_optimizer",
+    # engine: sweeps (vmapped seeds, chunks, devices, cell keys)
+    "Cell",
+    "CellResult",
+    "Sweep",
+    "SweepResult",
+    "cell_key",
+    "config_hash",
+    "run_cell",
+    "run_sweep",
+    # Part A: sweep cells
+    "one_step_cell",
+    "one_step_sweep",
+    "sweep_block_size",
+    # engine: records
+    "Table",
+    "read_table",
+    "table_from_results",
+    "write_table",
+    "DirectoryStore",
+    "RecordedSweep",
+    "environment",
+    "read_manifest",
+    "record_sweep",
+    "RecordedParts",
+    "read_part",
+    "record_parts",
+    # engine: experiments and checks
+    "CheckContext",
+    "CheckOutcome",
+    "CheckResult",
+    "Experiment",
+    "available_checks",
+    "get_experiment",
+    "load_experiments",
+    "plot_recorded",
+    "register_check",
+    "register_experiment",
+    "run_recorded",
+    "run_checks",
+    "experiment_main",
+    # stats: the bootstrap over seeds, fits, slopes, verdicts (SPEC D)
+    "bootstrap_interval",
+    "bootstrap_mean",
+    "paired_ratio",
+    "percentile_interval",
+    "resample_indices",
+    "BrokenPowerLawFit",
+    "ExcludedPoint",
+    "FitResult",
+    "TwoStageFit",
+    "fit_broken_power_law",
+    "fit_exponential",
+    "fit_loss_slope",
+    "fit_power_law",
+    "fit_step_exponents",
+    "fit_two_stage",
+    "LineFit",
+    "WindowSlope",
+    "fit_line",
+    "local_log_slopes",
+    "log_grid",
+    "window_slope",
+    "Comparison",
+    "combine_verdicts",
+    "compare",
+    "compare_fit",
+    "FitSummary",
+    "SummaryRow",
+    "read_fit_summary",
+    "summary_to_markdown",
+    "write_fit_summary",
+    # figures
+    "GroupStats",
+    "capacity_figure",
+    "group_stats",
+    "save_figure",
+    # Part A analysis: one step (Figs 2, 6)
     "Difference",
     "GroupFits",
     "RatioRow",
@@ -379,34 +411,12 @@ __all__ += [
     "read_newton_ridge_diagnostic",
     "seed_matrix",
     "two_stage_fits",
-]
-
-# --- issue 5, Figures 1 and 3: critical batch size of the first minibatch step, and
-# experiments recorded in parts (Figure 1: population part and minibatch part) -----
-# isort: split
-from muonjax._critical import (  # noqa: E402  (after the blocks above, for merging)
-    MEASURE_CEILINGS,
-    MINIBATCH_RULES,
-    CapacityCurve,
-    CriticalAnalysis,
-    CriticalBatchFit,
-    analyze_critical_batch,
-    batch_grid,
-    capacity_curves,
-    critical_batch_sweep,
-    fit_across_d,
-    fit_critical_batch,
-    minibatch_cell,
-)
-from muonjax._parts import RecordedParts, read_part, record_parts  # noqa: E402
-
-__all__ += [
+    # Part A analysis: critical batch size (Figs 1, 3)
     "MEASURE_CEILINGS",
     "MINIBATCH_RULES",
     "CapacityCurve",
     "CriticalAnalysis",
     "CriticalBatchFit",
-    "RecordedParts",
     "analyze_critical_batch",
     "batch_grid",
     "capacity_curves",
@@ -414,12 +424,7 @@ __all__ += [
     "fit_across_d",
     "fit_critical_batch",
     "minibatch_cell",
-    "read_part",
-    "record_parts",
-]
-
-# --- issue 5, Figures 4 and 5: multi-step dynamics ----------------------------------
-__all__ += [
+    # Part A analysis: several steps (Figs 4, 5)
     "DEFAULT_GD_SCHEDULE",
     "MULTI_STEP_METRICS",
     "SCHEDULE_SHAPES",
@@ -432,10 +437,14 @@ __all__ += [
     "multi_step_optimizer",
     "multi_step_sweep",
     "newton_schulz_reach",
-    "paired_ratio",
     "parse_rule",
     "step_curves",
     "step_exponent_fits",
     "step_gain_fits",
     "stopping_steps",
+    # subpackages
+    "gaussian",
+    "orthogonal",
+    "theory",
+    "transformer",
 ]

@@ -1,7 +1,7 @@
 """Matrix functions of one gradient: polar factor, smoothed polar, Newton-Schulz.
 
 Each function here acts on one matrix and knows nothing about tasks or optimizers;
-:mod:`muonjax._updates` wraps them as ``optax.GradientTransformation``s.
+:mod:`muonjax.gaussian.updates` wraps them as ``optax.GradientTransformation``s.
 
 All three act on the singular values of ``G = U diag(s) V^T``:
 

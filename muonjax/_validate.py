@@ -119,7 +119,7 @@ def float_dtype(name: str, dtype: Any) -> np.dtype:
         raise ValueError(f"{name} must be a floating dtype, got {name}={dtype!r}")
     if dt == jnp.float64 and not jax.config.read("jax_enable_x64"):
         raise ValueError(
-            f"{name}=float64 needs JAX's 64-bit mode: call "
-            "jax.config.update('jax_enable_x64', True) first"
+            f"{name}=float64 needs JAX's 64-bit mode: run inside "
+            "`with jax.enable_x64(True):`"
         )
     return dt

@@ -1,6 +1,8 @@
 """Shared fixtures and tolerances for the muonjax test suite.
 
-Strict numerics: implicit rank promotion raises, and 64-bit mode is on so that the
+Strict numerics, as in Equinox's test suite: implicit rank promotion raises, implicit
+dtype promotion is strict (mixing int32 with a float array, or float32 with float64,
+raises: every cast is written out), and 64-bit mode is on so that the
 mathematical checks can run in float64 (float32 stays the library default: every
 sampler takes an explicit dtype, and the dtype tests below would catch an accidental
 promotion to float64).
@@ -14,6 +16,7 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 import muonjax as mj  # noqa: E402  (after the config updates)
 

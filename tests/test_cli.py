@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import muonjax as mj
-from muonjax import _registry, cli
+from muonjax import cli
+from muonjax.engine import registry as _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,8 @@ Measurements, one per row of SPEC B.3, return plain dataclasses whose
 :func:`plot_scaling_laws`, :func:`plot_signgd_oracle`.
 
 Toolkit wiring (issue 6, phase 2): the ten SPEC B.3 checks of ``muonjax check``
-(:mod:`muonjax.orthogonal._checks`, loaded through ``muonjax._checks.CHECK_MODULES``);
+(:mod:`muonjax.orthogonal.checks`, loaded through
+``muonjax.engine.registry.CHECK_MODULES``);
 slopes with honest intervals for deterministic curves (:func:`window_slope`, ranges
 over fit windows) and bootstraps over random bases (:func:`imbalance_exponent`,
 :func:`bootstrap_mean`); the sweep cell :func:`dynamics_cell` and
@@ -31,7 +32,7 @@ over fit windows) and bootstraps over random bases (:func:`imbalance_exponent`,
 ``*_figure`` functions). See ``docs/partb.md``.
 """
 
-from muonjax.orthogonal._analysis import (
+from muonjax.orthogonal.analysis import (
     GD_WINDOWS,
     WindowSlope,
     bootstrap_mean,
@@ -43,7 +44,7 @@ from muonjax.orthogonal._analysis import (
     step_grid,
     window_slope,
 )
-from muonjax.orthogonal._block import (
+from muonjax.orthogonal.block import (
     BlockMatrix,
     block_frobenius_norm,
     block_max_abs,
@@ -54,8 +55,18 @@ from muonjax.orthogonal._block import (
     dense_to_block,
     zeros_block,
 )
-from muonjax.orthogonal._dynamics import Dynamics, init_params, run
-from muonjax.orthogonal._figures import (
+from muonjax.orthogonal.cells import (
+    TASK_KEYS,
+    cell_path,
+    cell_steps,
+    dynamics_cell,
+    dynamics_sweep,
+    horizons,
+    learning_rate,
+    recorded_steps,
+)
+from muonjax.orthogonal.dynamics import Dynamics, init_params, run
+from muonjax.orthogonal.figures import (
     cell_curves,
     group_curves,
     groups_figure,
@@ -66,8 +77,7 @@ from muonjax.orthogonal._figures import (
     signgd_summary,
     summary_table_markdown,
 )
-from muonjax.orthogonal._fit import LineFit, fit_line, log_grid
-from muonjax.orthogonal._loss import (
+from muonjax.orthogonal.loss import (
     State,
     block_state,
     from_task,
@@ -78,7 +88,7 @@ from muonjax.orthogonal._loss import (
     task_state,
     to_task,
 )
-from muonjax.orthogonal._measure import (
+from muonjax.orthogonal.measure import (
     BlockSymmetryResult,
     Comparison,
     GDNoiselessResult,
@@ -104,24 +114,14 @@ from muonjax.orthogonal._measure import (
     path_for,
     softmax_hessian_top,
 )
-from muonjax.orthogonal._plots import (
+from muonjax.orthogonal.plots import (
     RULE_LABELS,
     plot_group_losses,
     plot_scaling_laws,
     plot_signgd_oracle,
     save_figure,
 )
-from muonjax.orthogonal._sweeps import (
-    TASK_KEYS,
-    cell_path,
-    cell_steps,
-    dynamics_cell,
-    dynamics_sweep,
-    horizons,
-    learning_rate,
-    recorded_steps,
-)
-from muonjax.orthogonal._task import (
+from muonjax.orthogonal.task import (
     HierarchicalTask,
     conditional_entropy,
     group_of_query,
@@ -136,7 +136,7 @@ from muonjax.orthogonal._task import (
     random_orthonormal,
     task_summary,
 )
-from muonjax.orthogonal._updates import (
+from muonjax.orthogonal.updates import (
     PATHS,
     RULES,
     optimizer,
@@ -144,6 +144,7 @@ from muonjax.orthogonal._updates import (
     scale_by_task_sign,
     task_sign,
 )
+from muonjax.stats.slopes import LineFit, fit_line, log_grid
 
 __all__ = [
     "GD_WINDOWS",

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax._verdict import Comparison, compare
+from muonjax.engine.table import Table
 from muonjax.orthogonal import bootstrap_mean
+from muonjax.stats.verdict import Comparison, compare
 from muonjax.transformer.theory import BASELINES, CLAIMS, Claim
 
 #: Default ceiling and floor of :func:`paired_advantage` (accuracies in [0, 1]).

@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from muonjax import _validate
-from muonjax._sweep import Sweep
+from muonjax.engine.sweep import Sweep
 from muonjax.transformer.data import (
     num_id_tokens,
     sample_batch,

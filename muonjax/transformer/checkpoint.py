@@ -4,7 +4,7 @@ A checkpoint is one ``.npz`` file (numpy's zip of arrays; no pickle): the leaves
 pytree in flattening order (``leaf_00000``, ...), PRNG keys as their raw key data,
 and a JSON header (``__meta__``) holding the tree structure, each leaf's shape, dtype
 and whether it is a key, and the caller's metadata (the step, a config hash). It is
-written to a temporary file and renamed (:func:`muonjax._records.atomic_write_bytes`),
+written to a temporary file and renamed (:func:`muonjax._io.atomic_write_bytes`),
 so a run killed at any moment leaves either the previous checkpoint or the new one,
 never a torn file.
 
@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from muonjax._records import atomic_write_bytes
+from muonjax._io import atomic_write_bytes
 
 __all__ = ["load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
 

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from muonjax._task import power_law_frequencies
+from muonjax.gaussian.task import power_law_frequencies
 
 __all__ = [
     "SEP",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from muonjax._records import Table
+from muonjax.engine.table import Table
 from muonjax.orthogonal import bootstrap_mean
 from muonjax.transformer.analysis import grid_means, select_lr
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax._summary import SummaryRow
+from muonjax.engine.table import Table
+from muonjax.stats.summary import SummaryRow
 from muonjax.transformer.analysis import claim_comparisons, select_lr
 from muonjax.transformer.theory import CLAIMS, Claim
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from muonjax._records import Table
-from muonjax._summary import FitSummary
+from muonjax.engine.table import Table
+from muonjax.stats.summary import FitSummary
 from muonjax.transformer.analysis import final_step
 from muonjax.transformer.figures import _panels, _summary
 

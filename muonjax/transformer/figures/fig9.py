@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from muonjax._records import Table
-from muonjax._summary import FitSummary
+from muonjax.engine.table import Table
+from muonjax.stats.summary import FitSummary
 from muonjax.transformer.analysis import final_step
 from muonjax.transformer.figures import _panels, _summary
 
