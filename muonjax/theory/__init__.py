@@ -1,7 +1,8 @@
 """What the two papers predict, as plain functions of their parameters.
 
-One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026) and
-:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026). Every docstring carries the
+One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026),
+:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026) and
+:mod:`muonjax.theory.transformer` (SPEC C). Every docstring carries the
 SPEC provenance tag verbatim (``[seed]``, ``[quoted]``, ``[summary]``, ``[derived]``).
 The names are re-exported here flat, so ``muonjax.theory.one_step_exponent(...)`` reads
 as before.
@@ -85,4 +86,21 @@ __all__ = [
     "smoothed_muon_lambda",
     "tra_signgd_muon_step",
     "two_stage_coefficients",
+]
+
+# --- SPEC C.2: long-tailed facts (issue 15) ----------------------------------------
+from muonjax.theory.transformer import (
+    FACTS_SLOPE_CLAIM,
+    LONGTAIL_TAG,
+    TAIL_ACCURACY_CLAIM,
+    facts_learned_exponent,
+    steps_to_learn_exponent,
+)
+
+__all__ += [
+    "FACTS_SLOPE_CLAIM",
+    "LONGTAIL_TAG",
+    "TAIL_ACCURACY_CLAIM",
+    "facts_learned_exponent",
+    "steps_to_learn_exponent",
 ]

@@ -174,6 +174,7 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
 ]
 
 # --- issue 15: LLaMA-style pre-training on long-tailed facts (SPEC C.2) -----------
+# isort: split
 from muonjax.transformer.checkpoint import (
     load_checkpoint,
     read_checkpoint_meta,
@@ -187,39 +188,109 @@ from muonjax.transformer.facts import (
     frequency_buckets,
     make_corpus,
     probe_prompts,
+    sample_facts_batch,
+    sample_facts_sequence,
 )
 from muonjax.transformer.llama import (
     HIDDEN,
     LlamaConfig,
-    batch_loss,
     causal_attention,
     flops_per_token,
     init_llama,
+    llama_forward,
+    llama_loss,
+    llama_sequence_loss,
     rms_norm,
     rotary,
-    sequence_loss,
     swiglu,
 )
+from muonjax.transformer.longtail import (
+    DECAYS,
+    LONGTAIL_METRICS,
+    GroupResult,
+    LongtailSetup,
+    choose_lr,
+    evaluate_facts,
+    group_records,
+    lr_multiplier,
+    train_group,
+)
+from muonjax.transformer.longtail_analysis import (
+    FactsFits,
+    LongtailComparisons,
+    LongtailCurves,
+    TailGap,
+    bucket_frequencies,
+    chosen_lrs,
+    facts_fits,
+    longtail_comparisons,
+    longtail_curves,
+    steps_to_reach,
+    steps_to_reach_fit,
+    tail_gap,
+)
+from muonjax.transformer.longtail_records import (
+    LONGTAIL_PRESETS,
+    LR_CHOICE_RULE,
+    LongtailConfig,
+    RecordedLongtail,
+    record_longtail,
+)
 
-__all__ += [
-    "HIDDEN",
+# In data-flow order; the predictions of SPEC C.2 are in muonjax.theory.transformer.
+__all__ += [  # noqa: RUF022
+    # facts.py: the long-tailed corpus, streamed from keys
     "SEP",
-    "Corpus",
     "FactsSpec",
-    "LlamaConfig",
+    "Corpus",
     "Probes",
-    "batch_loss",
-    "causal_attention",
-    "flops_per_token",
-    "frequency_buckets",
-    "init_llama",
-    "load_checkpoint",
     "make_corpus",
+    "sample_facts_sequence",
+    "sample_facts_batch",
     "probe_prompts",
-    "read_checkpoint_meta",
+    "frequency_buckets",
+    # llama.py: the LLaMA-style decoder
+    "HIDDEN",
+    "LlamaConfig",
+    "init_llama",
     "rms_norm",
     "rotary",
-    "save_checkpoint",
-    "sequence_loss",
     "swiglu",
+    "causal_attention",
+    "llama_forward",
+    "llama_sequence_loss",
+    "llama_loss",
+    "flops_per_token",
+    # longtail.py, checkpoint.py: checkpointed training of a learning-rate grid
+    "DECAYS",
+    "LONGTAIL_METRICS",
+    "LongtailSetup",
+    "GroupResult",
+    "lr_multiplier",
+    "evaluate_facts",
+    "train_group",
+    "group_records",
+    "choose_lr",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint_meta",
+    # longtail_records.py: the experiment's config, presets and records
+    "LONGTAIL_PRESETS",
+    "LR_CHOICE_RULE",
+    "LongtailConfig",
+    "RecordedLongtail",
+    "record_longtail",
+    # longtail_analysis.py: records -> curves, gaps, fits, comparisons
+    "LongtailCurves",
+    "TailGap",
+    "FactsFits",
+    "LongtailComparisons",
+    "chosen_lrs",
+    "longtail_curves",
+    "bucket_frequencies",
+    "steps_to_reach",
+    "steps_to_reach_fit",
+    "tail_gap",
+    "facts_fits",
+    "longtail_comparisons",
 ]

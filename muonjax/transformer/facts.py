@@ -13,9 +13,11 @@ bigram model (Dirichlet rows) of the same width. A subject's two name tokens com
 from two pools of ``name_tokens`` tokens each, as a distinct random pair, so no single
 token names a subject: recalling a fact takes both tokens and the relation.
 
-Probes (held out from the text, one per fact) are the prompts ``<sep> first last
-relation``, the context a statement has after another statement; the answer is the
-attribute's first token (the prompt never holds an attribute token).
+Every sequence opens with ``<sep>`` (the start of text). Probes (held out from the
+text, one per fact) are the prompts ``<sep> first last relation``: the start of a
+sequence whose first slot states that fact, so the probe is in the training
+distribution; the answer is the attribute's first token (the prompt never holds an
+attribute token).
 
 Vocabulary layout (token ids)::
 
@@ -27,8 +29,8 @@ Vocabulary layout (token ids)::
     next F                 filler             (F = filler_tokens)
 
 Nothing is stored but the :class:`Corpus` arrays (``O(S R + F^2)`` numbers); every
-batch is drawn from its own key (:func:`sample_batch`), so step ``t``'s tokens are a
-function of ``fold_in(data_key, t)`` and any run can be replayed or resumed.
+batch is drawn from its own key (:func:`sample_facts_batch`), so step ``t``'s tokens
+are a function of ``fold_in(data_key, t)`` and any run can be replayed or resumed.
 
 References:
     SPEC C.2; Li, Wang, Zhong, Lu, Wang (2026), arXiv 2602.05725 ("LLaMA-style
@@ -56,8 +58,8 @@ __all__ = [
     "frequency_buckets",
     "make_corpus",
     "probe_prompts",
-    "sample_batch",
-    "sample_sequence",
+    "sample_facts_batch",
+    "sample_facts_sequence",
 ]
 
 #: Token id of the statement separator.
@@ -88,7 +90,8 @@ class FactsSpec:
         filler_fraction: probability that a slot is filler, in ``[0, 1)``.
         filler_concentration: Dirichlet concentration of each bigram row (> 0; small
             is peaked, predictable filler).
-        slots: slots per training sequence (its length is ``slots * width``).
+        slots: slots per training sequence (its length is ``1 + slots * width``:
+            ``<sep>`` opens every sequence).
     """
 
     subjects: int = 512
@@ -147,8 +150,9 @@ class FactsSpec:
 
     @property
     def seq_len(self) -> int:
-        """Tokens per training sequence (inputs and targets are one shorter)."""
-        return self.slots * self.width
+        """Tokens per training sequence, ``1 + slots * width`` (inputs and targets
+        are one shorter)."""
+        return 1 + self.slots * self.width
 
     @property
     def relation_offset(self) -> int:
@@ -232,9 +236,13 @@ def make_corpus(
     k_names, k_attr, k_bigram = jax.random.split(key, 3)
     n = spec.names
     pair = jax.random.choice(k_names, n * n, (spec.subjects,), replace=False)
-    names = jnp.stack([1 + pair // n, 1 + n + pair % n], axis=1)
+    names = jnp.stack([1 + pair // n, 1 + n + pair % n], axis=1).astype(jnp.int32)
     attributes = spec.value_offset + jax.random.randint(
-        k_attr, (spec.subjects, spec.relations, spec.attribute_tokens), 0, spec.values
+        k_attr,
+        (spec.subjects, spec.relations, spec.attribute_tokens),
+        0,
+        spec.values,
+        dtype=jnp.int32,
     )
     rows = jax.random.dirichlet(
         k_bigram,
@@ -254,10 +262,12 @@ def _filler(
 ) -> Int[Array, "slots width"]:
     """One bigram chain per slot: a uniform first token, then the bigram model."""
     k_first, k_next = jax.random.split(key)
-    first = jax.random.randint(k_first, (spec.slots,), 0, spec.filler_tokens)
+    first = jax.random.randint(
+        k_first, (spec.slots,), 0, spec.filler_tokens, dtype=jnp.int32
+    )
 
     def step(prev, k):
-        nxt = jax.random.categorical(k, log_bigram[prev], axis=-1)
+        nxt = jax.random.categorical(k, log_bigram[prev], axis=-1).astype(jnp.int32)
         return nxt, nxt
 
     keys = jax.random.split(k_next, spec.width - 1)
@@ -266,14 +276,17 @@ def _filler(
     return spec.filler_offset + chain
 
 
-def sample_sequence(
+def sample_facts_sequence(
     spec: FactsSpec, corpus: Corpus, *, key: jax.Array
 ) -> Int[Array, " seq_len"]:
     """One training sequence of ``spec.seq_len`` tokens.
 
-    Each slot is a statement ``first last relation attribute <sep>`` (subject drawn
-    from ``p``, relation uniform) or, with probability ``spec.filler_fraction``, a
-    filler chain of the same width.
+    ``<sep>``, then ``slots`` slots. Each slot is a statement ``first last relation
+    attribute <sep>`` (subject drawn from ``p``, relation uniform) or, with
+    probability ``spec.filler_fraction``, a filler chain of the same width. The
+    opening ``<sep>`` marks the start of text, so a statement always follows
+    ``<sep>`` or filler, and a probe ``<sep> first last relation`` is exactly the
+    start of a sequence whose first slot is that fact's statement.
 
     Args:
         spec: the sizes.
@@ -281,30 +294,34 @@ def sample_sequence(
         key: PRNG key of this sequence.
 
     Returns:
-        ``(slots * width,)`` int32 token ids.
+        ``(1 + slots * width,)`` int32 token ids.
     """
     k_kind, k_subject, k_relation, k_filler = jax.random.split(key, 4)
     is_filler = jax.random.bernoulli(k_kind, spec.filler_fraction, (spec.slots,))
-    subject = jax.random.categorical(k_subject, corpus.log_subject, shape=(spec.slots,))
-    relation = jax.random.randint(k_relation, (spec.slots,), 0, spec.relations)
+    subject = jax.random.categorical(
+        k_subject, corpus.log_subject, shape=(spec.slots,)
+    ).astype(jnp.int32)
+    relation = jax.random.randint(
+        k_relation, (spec.slots,), 0, spec.relations, dtype=jnp.int32
+    )
     statement = jnp.concatenate(
         [
             corpus.names[subject],
             (spec.relation_offset + relation)[:, None],
             corpus.attributes[subject, relation],
-            jnp.full((spec.slots, 1), SEP),
+            jnp.full((spec.slots, 1), SEP, jnp.int32),
         ],
         axis=1,
     )
     filler = _filler(spec, corpus.log_bigram, key=k_filler)
     slots = jnp.where(is_filler[:, None], filler, statement)
-    return slots.reshape(-1).astype(jnp.int32)
+    return jnp.concatenate([jnp.full((1,), SEP, jnp.int32), slots.reshape(-1)])
 
 
-def sample_batch(
+def sample_facts_batch(
     spec: FactsSpec, corpus: Corpus, *, key: jax.Array, batch_size: int
 ) -> Int[Array, "batch seq_len"]:
-    """``batch_size`` independent sequences (:func:`sample_sequence`), one key each.
+    """``batch_size`` independent sequences (:func:`sample_facts_sequence`).
 
     Args:
         spec: the sizes.
@@ -318,7 +335,7 @@ def sample_batch(
     """
     _positive_int("batch_size", batch_size)
     keys = jax.random.split(key, batch_size)
-    return jax.vmap(lambda k: sample_sequence(spec, corpus, key=k))(keys)
+    return jax.vmap(lambda k: sample_facts_sequence(spec, corpus, key=k))(keys)
 
 
 def probe_prompts(spec: FactsSpec, corpus: Corpus) -> Probes:

@@ -25,7 +25,7 @@ Every matrix product states its precision (``config.precision``, default
 ``HIGHEST``): JAX's default on NVIDIA GPUs is TF32. Softmax and the loss run in
 float32 or wider.
 
-Written for one sequence; batch with ``jax.vmap`` (:func:`batch_loss` does).
+Written for one sequence; batch with ``jax.vmap`` (:func:`llama_loss` does).
 
 References:
     Touvron et al. (2023), LLaMA (RMSNorm, SwiGLU, RoPE); Su et al. (2021),
@@ -47,14 +47,14 @@ from jaxtyping import Array, Float, Int
 __all__ = [
     "HIDDEN",
     "LlamaConfig",
-    "batch_loss",
     "causal_attention",
     "flops_per_token",
-    "forward",
     "init_llama",
+    "llama_forward",
+    "llama_loss",
+    "llama_sequence_loss",
     "rms_norm",
     "rotary",
-    "sequence_loss",
     "swiglu",
 ]
 
@@ -165,6 +165,12 @@ def init_llama(
     }
 
 
+def _at_least_f32(dtype: Any) -> Any:
+    """``dtype`` if it has 32 bits or more, else float32 (for softmax, scores, angles);
+    written out because strict dtype promotion refuses ``promote_types`` here."""
+    return dtype if jnp.dtype(dtype).itemsize >= 4 else jnp.dtype(jnp.float32)
+
+
 def _linear(x: Array, w: Array, precision: jax.lax.Precision) -> Array:
     """``x @ w`` for ``w`` of shape ``(d_in, d_out)``."""
     return jnp.einsum("...i,io->...o", x, w, precision=precision)
@@ -197,7 +203,7 @@ def rotary(
         The rotated ``x`` (same shape and dtype).
     """
     half = x.shape[-1] // 2
-    dt = jnp.promote_types(x.dtype, jnp.float32)  # angles in float32 or wider
+    dt = _at_least_f32(x.dtype)  # angles in float32 or wider
     inv = base ** (-jnp.arange(half, dtype=dt) / half)
     angle = positions.astype(dt)[:, None] * inv[None, :]  # (T, k/2)
     cos = jnp.cos(angle)[:, None, :].astype(x.dtype)
@@ -240,7 +246,7 @@ def causal_attention(
     q = rotary(_linear(x, layer["wq"], prec).reshape(t, h, k), pos, config.rope_base)
     kk = rotary(_linear(x, layer["wk"], prec).reshape(t, h, k), pos, config.rope_base)
     v = _linear(x, layer["wv"], prec).reshape(t, h, k)
-    acc = jnp.promote_types(x.dtype, jnp.float32)
+    acc = _at_least_f32(x.dtype)
     scores = jnp.einsum(
         "mhk,nhk->hmn", q, kk, precision=prec, preferred_element_type=acc
     ) / math.sqrt(k)
@@ -251,7 +257,7 @@ def causal_attention(
     return _linear(out, layer["wo"], prec)
 
 
-def forward(
+def llama_forward(
     params: Params, tokens: Int[Array, " T"], config: LlamaConfig
 ) -> Float[Array, "T V"]:
     """Next-token logits of one sequence.
@@ -277,7 +283,7 @@ def forward(
             config.precision,
         )
     x = rms_norm(x, params["final_norm"], config.norm_eps)
-    acc = jnp.promote_types(x.dtype, jnp.float32)
+    acc = _at_least_f32(x.dtype)
     return jnp.einsum(
         "td,dv->tv",
         x,
@@ -287,22 +293,22 @@ def forward(
     )
 
 
-def sequence_loss(
+def llama_sequence_loss(
     params: Params, tokens: Int[Array, " T1"], config: LlamaConfig
 ) -> Float[Array, ""]:
     """Mean next-token cross-entropy of one sequence (reads ``[:-1]``, predicts
     ``[1:]``)."""
-    logits = forward(params, tokens[:-1], config)
+    logits = llama_forward(params, tokens[:-1], config)
     logp = jax.nn.log_softmax(logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, tokens[1:, None], axis=-1))
 
 
-def batch_loss(
+def llama_loss(
     params: Params, tokens: Int[Array, "B T1"], config: LlamaConfig
 ) -> Float[Array, ""]:
-    """Mean of :func:`sequence_loss` over a batch (vmapped)."""
+    """Mean of :func:`llama_sequence_loss` over a batch (vmapped)."""
     return jnp.mean(
-        jax.vmap(sequence_loss, in_axes=(None, 0, None))(params, tokens, config)
+        jax.vmap(llama_sequence_loss, in_axes=(None, 0, None))(params, tokens, config)
     )
 
 

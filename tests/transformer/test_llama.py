@@ -12,6 +12,9 @@ from conftest import assert_close
 from muonjax import transformer as tx
 
 CFG = tx.LlamaConfig(vocab_size=23, dim=16, layers=2, heads=4, hidden=24)
+# Jitted once each (eager evaluation would dispatch op by op).
+fwd = jax.jit(tx.llama_forward, static_argnums=2)
+loss = jax.jit(tx.llama_loss, static_argnums=2)
 
 
 @pytest.fixture(scope="module")
@@ -93,30 +96,28 @@ def test_attention_matches_a_dense_masked_softmax(params64):
 
 def test_a_later_token_never_changes_an_earlier_logit(params64):
     tokens = jnp.asarray([3, 1, 4, 1, 5, 9, 2, 6, 5, 3])
-    base = tx.forward(params64, tokens, CFG)
+    base = fwd(params64, tokens, CFG)
     for j in (0, 4, 9):
         changed = tokens.at[j].set((tokens[j] + 7) % CFG.vocab_size)
-        out = tx.forward(params64, changed, CFG)
+        out = fwd(params64, changed, CFG)
         np.testing.assert_array_equal(out[:j], base[:j])  # exactly, not approximately
         assert not np.allclose(out[j], base[j])
 
 
 def test_the_loss_is_optax_cross_entropy_and_its_gradient_is_jax_grad(params64):
     tokens = jnp.asarray([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8]])
-    logits = jax.vmap(lambda t: tx.forward(params64, t[:-1], CFG))(tokens)
+    logits = jax.vmap(lambda t: fwd(params64, t[:-1], CFG))(tokens)
     want = optax.softmax_cross_entropy_with_integer_labels(logits, tokens[:, 1:]).mean()
-    assert_close(tx.batch_loss(params64, tokens, CFG), want)
+    assert_close(loss(params64, tokens, CFG), want)
     # Directional derivative of the loss against a central difference (float64).
-    grads = jax.grad(tx.batch_loss)(params64, tokens, CFG)
+    grads = jax.jit(jax.grad(tx.llama_loss), static_argnums=2)(params64, tokens, CFG)
     direction = jax.tree.map(
         lambda p: jax.random.normal(jax.random.key(9), p.shape, p.dtype), params64
     )
     eps = 1e-6
     plus = jax.tree.map(lambda p, v: p + eps * v, params64, direction)
     minus = jax.tree.map(lambda p, v: p - eps * v, params64, direction)
-    fd = (tx.batch_loss(plus, tokens, CFG) - tx.batch_loss(minus, tokens, CFG)) / (
-        2 * eps
-    )
+    fd = (loss(plus, tokens, CFG) - loss(minus, tokens, CFG)) / (2 * eps)
     dot = sum(
         jnp.vdot(g, v)
         for g, v in zip(jax.tree.leaves(grads), jax.tree.leaves(direction), strict=True)
@@ -133,7 +134,7 @@ def test_init_shapes_layout_and_dtype():
     assert layer["w_gate"].shape == (CFG.dim, CFG.ffn)
     assert layer["w_down"].shape == (CFG.ffn, CFG.dim)
     assert set(layer) == {*tx.HIDDEN, "attn_norm", "mlp_norm"}
-    out = tx.forward(p32, jnp.arange(5), CFG)
+    out = fwd(p32, jnp.arange(5), CFG)
     assert out.shape == (5, CFG.vocab_size) and out.dtype == jnp.float32
     assert tx.LlamaConfig(vocab_size=10, dim=48).ffn == 128  # 8 d / 3 -> 16k
 
