@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from muonjax.engine.table import Table
-from muonjax.orthogonal import bootstrap_mean
+from muonjax.stats.bootstrap import bootstrap_mean
 from muonjax.stats.verdict import Comparison, compare
 from muonjax.transformer.theory import BASELINES, CLAIMS, Claim
 

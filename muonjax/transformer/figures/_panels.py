@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from muonjax.engine.table import Table
-from muonjax.orthogonal import bootstrap_mean
+from muonjax.stats.bootstrap import bootstrap_mean
 from muonjax.transformer.analysis import grid_means, select_lr
 
 if TYPE_CHECKING:
