@@ -48,8 +48,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from muonjax.gaussian.task import power_law_frequencies
-
 __all__ = [
     "SEP",
     "Corpus",
@@ -253,7 +251,9 @@ def make_corpus(
     # A Dirichlet draw with a small concentration can hold exact zeros; the floor
     # keeps every log finite (and every transition possible, if rarely).
     log_bigram = jnp.log(jnp.maximum(rows, jnp.finfo(dtype).tiny))
-    log_subject = jnp.log(power_law_frequencies(spec.subjects, spec.beta, dtype=dtype))
+    # Zipf law p_s ~ s^(-beta), normalised in logs (no underflow for large beta).
+    rank = jnp.arange(1, spec.subjects + 1, dtype=dtype)
+    log_subject = jax.nn.log_softmax(-spec.beta * jnp.log(rank))
     return Corpus(names, attributes, log_subject, log_bigram)
 
 

@@ -18,7 +18,7 @@ claim the same way (one fit policy per claim):
   over a window of steps shared by both optimizers: every step where both means lie
   between ``floor_factor`` times the chance count (``S R / A``: a model that only
   learned the attributes' marginal) and ``ceiling`` times all facts (saturation);
-  the difference ``C_muon - C_adamw`` by :func:`muonjax.exponent_difference`, a
+  the difference ``C_muon - C_adamw`` by :func:`paired_exponent_difference`, a
   paired bootstrap (same steps, same seeds);
 - **steps to 50%** per bucket (the first evaluated step at or above the threshold;
   NaN if never), against the bucket's mean subject frequency.
@@ -30,17 +30,14 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from muonjax.engine.table import Table
-
-# The package's one paired difference of fitted exponents (public as
-# muonjax.exponent_difference; it lives with Part A's analysis for now).
-from muonjax.gaussian.analysis.onestep import Difference, exponent_difference
-from muonjax.stats.bootstrap import bootstrap_mean
+from muonjax.stats.bootstrap import bootstrap_mean, percentile_interval
 from muonjax.stats.fit import FitResult, fit_power_law
 from muonjax.stats.verdict import INCONCLUSIVE, Comparison, compare, compare_fit
 from muonjax.theory import transformer as theory
@@ -51,6 +48,7 @@ __all__ = [
     "BUCKET_PREFIX",
     "CHANCE_FACTOR",
     "MAX_WIDTH",
+    "ExponentDifference",
     "FactsFits",
     "LongtailComparisons",
     "LongtailCurves",
@@ -61,6 +59,7 @@ __all__ = [
     "facts_fits",
     "longtail_comparisons",
     "longtail_curves",
+    "paired_exponent_difference",
     "seeds_note",
     "steps_to_reach",
     "steps_to_reach_fit",
@@ -278,6 +277,56 @@ def tail_gap(
     )
 
 
+class ExponentDifference(NamedTuple):
+    """``C_a - C_b`` of two power-law fits, with a paired bootstrap interval.
+
+    Attributes:
+        estimate: the difference of the fitted exponents.
+        interval: percentile interval (95%) of the replicate differences.
+        notes: the fits' flags.
+    """
+
+    estimate: float
+    interval: tuple[float, float]
+    notes: tuple[str, ...]
+
+
+def paired_exponent_difference(a: FitResult, b: FitResult) -> ExponentDifference:
+    """``C_a - C_b`` from two fits that resampled the same seeds in each replicate.
+
+    :func:`muonjax.fit_power_law` with one bootstrap ``seed``, the same used points
+    and the same seeds per point draws the same seed indices in replicate ``i`` of
+    both fits, so ``bootstrap_a[i] - bootstrap_b[i]`` is a paired bootstrap of the
+    difference (seed ``k`` of both optimizers saw the same tokens). (Part A's
+    :func:`muonjax.exponent_difference` does the same; families do not import each
+    other.)
+
+    Raises:
+        ValueError: the fits used different points, seeds or replicate counts.
+    """
+    notes = tuple(f"{o}: {f}" for o, fit in (("a", a), ("b", b)) for f in fit.flags)
+    if not (a.ok and b.ok):
+        return ExponentDifference(
+            math.nan, (math.nan, math.nan), (*notes, "a fit failed")
+        )
+    if not (
+        np.array_equal(a.x, b.x)
+        and np.array_equal(a.n_seeds, b.n_seeds)
+        and a.n_boot == b.n_boot
+    ):
+        raise ValueError("the fits must share their points, seeds and n_boot")
+    diff = a.bootstrap - b.bootstrap
+    ok = np.isfinite(diff)
+    if ok.sum() < 0.5 * diff.size:
+        return ExponentDifference(
+            a.exponent - b.exponent, (math.nan, math.nan), (*notes, "failed replicates")
+        )
+    interval = percentile_interval(diff[ok], a.confidence)
+    return ExponentDifference(
+        float(a.exponent - b.exponent), interval, (*notes, "paired bootstrap")
+    )
+
+
 class FactsFits(NamedTuple):
     """Power laws of facts learned against steps, and their paired difference.
 
@@ -289,7 +338,7 @@ class FactsFits(NamedTuple):
     """
 
     fits: dict[str, FitResult]
-    difference: Difference
+    difference: ExponentDifference
     window: tuple[float, float]
     steps: np.ndarray
 
@@ -343,7 +392,7 @@ def facts_fits(
         )
         for o, c in cs.items()
     }
-    diff = exponent_difference(fits[optimizer], fits[reference])
+    diff = paired_exponent_difference(fits[optimizer], fits[reference])
     return FactsFits(fits, diff, (lo, hi), a.steps[inside])
 
 
