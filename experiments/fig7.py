@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import muonjax as mj
 from muonjax import transformer as tf
@@ -120,32 +119,12 @@ PRESETS = {
 
 def sweep(config: Fig7Config) -> mj.Sweep:
     """``optimizer x d x lr``: one compilation per (optimizer, d); the grid vmaps."""
-    return tf.recall_sweep(
-        axes={
-            "optimizer": config.optimizers,
-            "dim": config.dims,
-            "lr_scale": tf.lr_grid(config.lr_points, config.lr_span),
-        },
-        fixed=tf.recall_fixed(config),
-    )
-
-
-def run(
-    config: Fig7Config,
-    out_dir: str | Path,
-    *,
-    progress: bool = False,
-    meta: dict[str, Any] | None = None,
-) -> mj.RecordedSweep:
-    """Run (or resume) the sweep and write records and manifest."""
-    return mj.record_sweep(
-        sweep(config),
-        out_dir,
-        seeds=config.seeds,
-        root_seed=config.root_seed,
-        chunk_size=config.chunk_size,
-        progress=progress,
-        meta=meta,
+    return tf.width_sweep(
+        optimizers=config.optimizers,
+        dims=config.dims,
+        lr_points=config.lr_points,
+        lr_span=config.lr_span,
+        **tf.recall_fixed(config),
     )
 
 
@@ -167,7 +146,7 @@ EXPERIMENT = mj.register_experiment(
     summary="in-context recall: ID / OOD accuracy and memory recall against d for "
     "Muon, AdamW, SGD (Kim et al. 2026 Fig. 7, SPEC C.1)",
     presets=PRESETS,
-    run=run,
+    sweep=sweep,
     plot=plot,
 )
 

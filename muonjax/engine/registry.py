@@ -484,6 +484,7 @@ _CHECKS: dict[str, Check] = {}
 CHECK_MODULES: list[str] = [
     "muonjax.gaussian.checks",
     "muonjax.orthogonal.checks",
+    "muonjax.transformer.checks",
     "muonjax.transformer.longtail_checks",
 ]
 

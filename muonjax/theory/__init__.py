@@ -1,13 +1,16 @@
 """What the two papers predict, as plain functions of their parameters.
 
-One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026),
-:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026) and
-:mod:`muonjax.theory.transformer` (SPEC C). Every docstring carries the
+One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026) and
+:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026), and
+:mod:`muonjax.theory.transformer` (SPEC C.1: the qualitative claims of Kim et al.'s
+transformer figures, as comparisons of paired differences; SPEC C.2: Li et al.'s
+long-tailed facts). Every docstring carries the
 SPEC provenance tag verbatim (``[seed]``, ``[quoted]``, ``[summary]``, ``[derived]``).
 The names are re-exported here flat, so ``muonjax.theory.one_step_exponent(...)`` reads
 as before.
 """
 
+from muonjax.theory import transformer
 from muonjax.theory.gaussian import (
     QUALITATIVE_CLAIMS,
     critical_batch_exponent,
@@ -85,6 +88,7 @@ __all__ = [
     "preconditioner_deviation_bound",
     "smoothed_muon_lambda",
     "tra_signgd_muon_step",
+    "transformer",  # SPEC C.1, the module muonjax.theory.transformer
     "two_stage_coefficients",
 ]
 

@@ -18,7 +18,7 @@ training of an optimizer's learning-rate grid over seeds) -> ``longtail_records`
 ``longtail_checks`` registers its checks.
 """
 
-from muonjax.transformer import figures, theory
+from muonjax.transformer import figures
 from muonjax.transformer.analysis import (
     Advantage,
     LrChoice,
@@ -39,6 +39,7 @@ from muonjax.transformer.cells import (
     recall_fixed,
     recall_sweep,
     validate_recall_config,
+    width_sweep,
 )
 from muonjax.transformer.data import (
     Batch,
@@ -64,6 +65,7 @@ from muonjax.transformer.model import (
     Params,
     attention,
     forward,
+    forward_flops_per_token,
     hidden_states,
     init_params,
     memory_logits,
@@ -112,6 +114,7 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "Params",
     "attention",
     "forward",
+    "forward_flops_per_token",
     "hidden_states",
     "init_params",
     "memory_logits",
@@ -159,6 +162,7 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "recall_fixed",
     "recall_sweep",
     "validate_recall_config",
+    "width_sweep",
     # analysis.py: learning-rate choice and paired comparisons (records -> numbers)
     "Advantage",
     "LrChoice",
@@ -168,9 +172,8 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "grid_means",
     "paired_advantage",
     "select_lr",
-    # theory.py (SPEC C.1 claims) and figures/ (Figures 7-9)
+    # figures/ (Figures 7-9; the SPEC C.1 claims are in muonjax.theory.transformer)
     "figures",
-    "theory",
 ]
 
 # --- issue 15: LLaMA-style pre-training on long-tailed facts (SPEC C.2) -----------

@@ -37,7 +37,7 @@ import numpy as np
 from muonjax.engine.table import Table
 from muonjax.stats.bootstrap import bootstrap_mean
 from muonjax.stats.verdict import Comparison, compare
-from muonjax.transformer.theory import BASELINES, CLAIMS, Claim
+from muonjax.theory.transformer import BASELINES, CLAIMS, Claim
 
 #: Default ceiling and floor of :func:`paired_advantage` (accuracies in [0, 1]).
 CEILING = 0.98

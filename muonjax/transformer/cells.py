@@ -268,11 +268,17 @@ def recall_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Arra
     def batch_fn(k):
         return sample_batch(k, language, batch_size=cfg["batch_size"], **task)
 
-    k_id, k_ood = jax.random.split(k_eval)
-    eval_id = sample_batch(k_id, language, batch_size=cfg["eval_batch"], **task)
-    eval_ood = sample_batch(
-        k_ood, language, batch_size=cfg["eval_batch"], ood=True, **task
+    # One traced sampler for the ID and the OOD set (half the compilation of two).
+    n_eval = cfg["eval_batch"]
+    evals = sample_batch(
+        k_eval,
+        language,
+        batch_size=2 * n_eval,
+        ood=jnp.arange(2 * n_eval) >= n_eval,
+        **task,
     )
+    eval_id = jax.tree.map(lambda a: a[:n_eval], evals)
+    eval_ood = jax.tree.map(lambda a: a[n_eval:], evals)
     n_id = num_id_tokens(cfg["vocab_size"], cfg["id_fraction"])
 
     def eval_fn(params):
@@ -362,3 +368,33 @@ def recall_fixed(config: Any) -> dict[str, Any]:
     """
     fields = dataclasses.asdict(config)
     return {k: v for k, v in fields.items() if k in RECALL_DEFAULTS}
+
+
+def width_sweep(
+    *,
+    optimizers: Sequence[str],
+    dims: Sequence[int],
+    lr_points: int,
+    lr_span: float,
+    **fixed: Any,
+) -> Sweep:
+    """``optimizer x d x lr`` (Figure 7's grid, and the Part C checks' measurement).
+
+    Args:
+        optimizers: among :data:`muonjax.transformer.OPTIMIZERS`.
+        dims: widths.
+        lr_points, lr_span: the learning-rate grid (:func:`lr_grid`).
+        **fixed: other :data:`RECALL_DEFAULTS` values.
+
+    Returns:
+        The :func:`recall_sweep`; one compilation per (optimizer, d), the grid and the
+        seeds vmapped.
+    """
+    return recall_sweep(
+        axes={
+            "optimizer": tuple(optimizers),
+            "dim": tuple(dims),
+            "lr_scale": lr_grid(lr_points, lr_span),
+        },
+        fixed=fixed,
+    )

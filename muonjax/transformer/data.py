@@ -39,6 +39,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -192,9 +193,36 @@ def sample_language(
     _validate.real("unigram_alpha", unigram_alpha, lower=0.0)
     _validate.real("concentration", concentration, lower=0.0, lower_open=True)
     dtype = _validate.float_dtype("dtype", dtype)
-    v, n_id = vocab_size, num_id_tokens(vocab_size, id_fraction)
-    k_rank, k_rows, k_trig, k_out = jax.random.split(key, 4)
+    return _sample_language(
+        key,
+        jnp.asarray(alpha_t, dtype),
+        jnp.asarray(alpha_0, dtype),
+        jnp.asarray(unigram_alpha, dtype),
+        jnp.asarray(concentration, dtype),
+        vocab_size=vocab_size,
+        trigger_pool=trigger_pool,
+        n_id=num_id_tokens(vocab_size, id_fraction),
+        dtype=dtype,
+    )
 
+
+@functools.partial(
+    jax.jit, static_argnames=("vocab_size", "trigger_pool", "n_id", "dtype")
+)
+def _sample_language(
+    key,
+    alpha_t,
+    alpha_0,
+    unigram_alpha,
+    concentration,
+    *,
+    vocab_size,
+    trigger_pool,
+    n_id,
+    dtype,
+) -> Language:
+    v = vocab_size
+    k_rank, k_rows, k_trig, k_out = jax.random.split(key, 4)
     # Frequency ranks: token by_rank[r] has rank r.
     by_rank = jax.random.permutation(k_rank, v)
     unigram = (
@@ -221,7 +249,7 @@ def sample_sequence(
     *,
     seq_len: int,
     num_triggers: int,
-    ood: bool = False,
+    ood: bool | jax.Array = False,
 ) -> Batch:
     """One sequence of the recall task (see the module docstring).
 
@@ -230,7 +258,8 @@ def sample_sequence(
         language: from :func:`sample_language`.
         seq_len: ``T >= 2``.
         num_triggers: ``K``, at most the pool size.
-        ood: draw the outputs from the held-out tokens (uniformly).
+        ood: draw the outputs from the held-out tokens (uniformly); may be a traced
+            boolean, so that ID and OOD sequences come from one traced sampler.
 
     Returns:
         A :class:`Batch` without batch axes: ``x, y, mark`` of shape ``(T,)``,
@@ -252,12 +281,12 @@ def sample_sequence(
         replace=False,
         p=language.trigger_probs,
     )
-    if ood:
-        outputs = jax.random.randint(k_out, (num_triggers,), n_id, v, jnp.int32)
-    else:
-        outputs = jax.random.choice(
-            k_out, n_id, (num_triggers,), replace=True, p=language.output_probs
-        ).astype(jnp.int32)
+    k_id, k_ood = jax.random.split(k_out)
+    id_outputs = jax.random.choice(
+        k_id, n_id, (num_triggers,), replace=True, p=language.output_probs
+    ).astype(jnp.int32)
+    ood_outputs = jax.random.randint(k_ood, (num_triggers,), n_id, v, jnp.int32)
+    outputs = jnp.where(ood, ood_outputs, id_outputs)
     z0 = jax.random.choice(k_first, v, p=language.unigram).astype(jnp.int32)
     u = jax.random.uniform(k_steps, (seq_len,), language.bigram_cdf.dtype)
 
@@ -285,18 +314,45 @@ def sample_batch(
     batch_size: int,
     seq_len: int,
     num_triggers: int,
-    ood: bool = False,
+    ood: bool | jax.Array = False,
 ) -> Batch:
     """``batch_size`` independent sequences (:func:`sample_sequence`, vmapped).
+
+    Args:
+        key: PRNG key (split into one key per sequence).
+        language, seq_len, num_triggers: as :func:`sample_sequence`.
+        batch_size: ``B``.
+        ood: one flag for the batch, or ``(B,)`` flags, one per sequence (an ID and
+            an OOD set drawn by one call share one traced sampler).
 
     Returns:
         A :class:`Batch` with ``x, y, mark`` of shape ``(B, T)`` and ``triggers,
         outputs`` of shape ``(B, K)``.
     """
     batch_size = _validate.positive_int("batch_size", batch_size)
+    validate_task(
+        vocab_size=language.vocab_size,
+        num_triggers=num_triggers,
+        trigger_pool=int(language.trigger_tokens.shape[-1]),
+        id_fraction=language.num_id / language.vocab_size,
+        seq_len=seq_len,
+    )
+    flags = jnp.broadcast_to(jnp.asarray(ood, bool), (batch_size,))
+    return _sample_batch(
+        key,
+        language,
+        flags,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        num_triggers=num_triggers,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "seq_len", "num_triggers"))
+def _sample_batch(key, language, flags, *, batch_size, seq_len, num_triggers) -> Batch:
     keys = jax.random.split(key, batch_size)
     return jax.vmap(
-        lambda k: sample_sequence(
-            k, language, seq_len=seq_len, num_triggers=num_triggers, ood=ood
+        lambda k, f: sample_sequence(
+            k, language, seq_len=seq_len, num_triggers=num_triggers, ood=f
         )
-    )(keys)
+    )(keys, flags)

@@ -80,7 +80,7 @@ def in_context_metrics(
     count = jnp.sum(mask)
     correct = (target_margin(logits, batch.y) > 0) & mask
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch.y)
-    denom = jnp.where(count > 0, count, jnp.nan).astype(ce.dtype)
+    denom = jnp.where(count > 0, count.astype(ce.dtype), jnp.nan)
     return {
         "acc": jnp.sum(correct).astype(ce.dtype) / denom,
         "loss": jnp.sum(jnp.where(mask, ce, 0.0)) / denom,

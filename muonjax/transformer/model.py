@@ -245,3 +245,19 @@ def memory_logits(
     v = jnp.einsum("nd,de->ne", e, params["attn2"]["w_v"], precision=prec)
     o = jnp.einsum("nd,de->ne", v, params["attn2"]["w_o"], precision=prec)
     return jnp.einsum("nd,dv->nv", o, params["unembed"], precision=prec)
+
+
+def forward_flops_per_token(config: ModelConfig) -> int:
+    """Forward FLOPs of one token (a multiply-add counts 2), as :func:`forward` runs.
+
+    Per attention layer ``6 d^2`` (keys, values, output) ``+ 4 T d`` (scores and
+    mixing over the full ``T x T`` masked matrix); the feed-forward layer ``4 m d^2``
+    (``m = ffn_mult``); the read-out ``2 d V``. A training step costs about three
+    times this (forward, and a backward pass of twice its cost), the usual
+    convention for model FLOP utilisation.
+    """
+    d, t, v = config.dim, config.seq_len, config.vocab_size
+    flops = 2 * (6 * d * d + 4 * t * d) + 2 * d * v
+    if config.ffn:
+        flops += 4 * config.ffn_mult * d * d
+    return flops

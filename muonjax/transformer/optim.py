@@ -338,6 +338,27 @@ MUON_DEFAULTS: Mapping[str, Any] = {
 }
 
 
+def _standard_promotion(
+    tx: optax.GradientTransformation,
+) -> optax.GradientTransformation:
+    """``tx`` run under JAX's standard dtype promotion.
+
+    optax's Adam raises its decay rates to the int32 step count (``b1 ** count``),
+    which strict promotion (``jax_numpy_dtype_promotion="strict"``, the test suite's
+    setting) refuses; the scope keeps the rest of the program strict.
+    """
+
+    def init_fn(params):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.init(params)
+
+    def update_fn(updates, state, params=None):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.update(updates, state, params)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
 def _scheduled(lr: Any, schedule: Callable | None) -> Any:
     if schedule is None:
         return lr
@@ -401,7 +422,9 @@ def make_optimizer(
     lr = _scheduled(learning_rate, schedule)
 
     def adamw(step):
-        return optax.adamw(step, weight_decay=weight_decay, **adam_kw)
+        return _standard_promotion(
+            optax.adamw(step, weight_decay=weight_decay, **adam_kw)
+        )
 
     if name == "adamw":
         return adamw(lr)

@@ -76,6 +76,9 @@ def test_ood_outputs_never_in_id_sequences():
     assert int(jnp.min(ood.outputs)) >= n_id
     assert int(jnp.max(jnp.where(ident.mark >= 1, ident.y, 0))) < n_id
     assert int(jnp.min(jnp.where(ood.mark >= 1, ood.y, n_id))) >= n_id
+    # One call, a flag per sequence: the first half ID, the second OOD.
+    mixed = _batch(lang, batch_size=16, ood=jnp.arange(16) >= 8)
+    assert int(jnp.max(mixed.outputs[:8])) < n_id <= int(jnp.min(mixed.outputs[8:]))
 
 
 def test_reproducible_from_the_key_and_jittable():

@@ -13,8 +13,8 @@ import numpy as np
 
 from muonjax.engine.table import Table
 from muonjax.stats.summary import SummaryRow
+from muonjax.theory.transformer import CLAIMS, Claim
 from muonjax.transformer.analysis import claim_comparisons, select_lr
-from muonjax.transformer.theory import CLAIMS, Claim
 
 #: The learning-rate rule, as stated in every summary.
 LR_RULE = (
