@@ -217,6 +217,7 @@ from muonjax.transformer.longtail import (
     group_records,
     lr_multiplier,
     train_group,
+    train_one,
 )
 from muonjax.transformer.longtail_analysis import (
     FactsFits,
@@ -272,6 +273,7 @@ __all__ += [  # noqa: RUF022
     "lr_multiplier",
     "evaluate_facts",
     "train_group",
+    "train_one",
     "group_records",
     "choose_lr",
     "save_checkpoint",

@@ -68,6 +68,7 @@ __all__ = [
     "group_records",
     "lr_multiplier",
     "train_group",
+    "train_one",
 ]
 
 #: Shapes of the learning-rate decay after warmup.
@@ -351,6 +352,41 @@ def _standard_promotion(fn: Callable) -> Callable:
             return fn(*args)
 
     return call
+
+
+def train_one(
+    setup: LongtailSetup,
+    optimizer: str,
+    lr: Any,
+    key: jax.Array,
+    *,
+    adamw_lr: float | None = None,
+    dtype: Any = jnp.float32,
+) -> tuple[Any, Any]:
+    """One whole run for one seed, without checkpoints: jit- and vmap-able.
+
+    The same programs as :func:`train_group` (seed ``key`` fixes the corpus, the
+    initialisation and the tokens), in one ``lax.scan`` of ``setup.steps`` steps;
+    for benchmarks and single runs. Wrap in ``jax.jit`` (and ``jax.vmap`` over keys
+    or learning rates) and call it under ``jax.numpy_dtype_promotion("standard")``
+    where strict promotion is on (optax's Adam is not strict).
+
+    Args:
+        setup: the settings.
+        optimizer: as in :func:`train_group`.
+        lr: the learning rate (may be traced).
+        key: the seed's key (:func:`train_group` uses ``fold_in(key, seed)``).
+        adamw_lr: AdamW's step on Muon's AdamW leaves.
+        dtype: floating dtype.
+
+    Returns:
+        ``(state, history)``: the final ``TrainState`` and the
+        ``muonjax.transformer.History`` (``setup.evaluations`` evaluations).
+    """
+    init, chunk = _programs(setup, optimizer, adamw_lr, jnp.dtype(dtype))
+    world = _world(setup, key, jnp.dtype(dtype))
+    lr = jnp.asarray(lr, dtype)
+    return chunk(init(lr, world), lr, world, steps=setup.steps)
 
 
 def choose_lr(lrs: Sequence[float], final_loss: Any) -> float:

@@ -241,6 +241,8 @@ def tail_gap(
     bucket: int = -1,
     optimizer: str = "muon",
     reference: str = "adamw",
+    lr: float | None = None,
+    reference_lr: float | None = None,
 ) -> TailGap:
     """Accuracy of ``optimizer`` minus ``reference`` in ``bucket`` at ``step``.
 
@@ -251,12 +253,13 @@ def tail_gap(
             evaluated step after 0 (the area between the curves over the run).
         bucket: bucket index (``-1``: the tail).
         optimizer, reference: values of the ``optimizer`` column.
+        lr, reference_lr: their learning rates (default: the chosen ones).
 
     Returns:
         A :class:`TailGap` (paired by seed).
     """
-    a = longtail_curves(table, beta=beta, optimizer=optimizer)
-    b = longtail_curves(table, beta=beta, optimizer=reference)
+    a = longtail_curves(table, beta=beta, optimizer=optimizer, lr=lr)
+    b = longtail_curves(table, beta=beta, optimizer=reference, lr=reference_lr)
     if not (np.array_equal(a.seeds, b.seeds) and np.array_equal(a.steps, b.steps)):
         raise ValueError("the two optimizers' records have different seeds or steps")
     nb = a.bucket.shape[-1]
@@ -517,6 +520,34 @@ def longtail_comparisons(
                 notes=[tail_gap_note(g)],
             )
         )
+    # Robustness to the choice rule: the reference at the grid value that is best
+    # for it on this very metric (its most favourable choice).
+    grid = sorted(
+        {float(v) for v in table.where(beta=beta, optimizer=reference).data["lr"]}
+    )
+    tails = [
+        longtail_curves(table, beta=beta, optimizer=reference, lr=v)
+        .bucket[:, -1, -1]
+        .mean()
+        for v in grid
+    ]
+    best = grid[int(np.argmax(tails))]
+    g = tail_gap(
+        table, beta=beta, optimizer=optimizer, reference=reference, reference_lr=best
+    )
+    info.append(
+        compare(
+            g.estimate,
+            g.interval,
+            0.0,
+            relation=">",
+            tolerance=0.0,
+            max_width=MAX_WIDTH,
+            label=f"tail-bucket accuracy at step {g.step}, {optimizer} - {reference} "
+            f"at its best grid value for the tail (lr {best:g})",
+            notes=[tail_gap_note(g)],
+        )
+    )
     subjects = int(table.where(beta=beta).data["subjects"][0])
     freqs = bucket_frequencies(subjects, beta, bucket_count(table))
     reach = {}

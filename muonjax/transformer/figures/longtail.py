@@ -55,7 +55,7 @@ def _optimizers(table: Table, beta: float) -> list[str]:
 
 def summary(table: Table) -> FitSummary:
     """Both claims, per ``beta`` and Muon variant against AdamW, with info rows."""
-    rows, fits, findings, details = [], {}, [], {}
+    rows, fits, findings = [], {}, []
     for beta in _values(table, "beta"):
         for opt in _optimizers(table, beta):
             if opt == "adamw":
@@ -66,12 +66,13 @@ def summary(table: Table) -> FitSummary:
             rows.append(SummaryRow(theory.FACTS_SLOPE_CLAIM, group, res.slope))
             rows.extend(SummaryRow("(info) " + c.label, group, c) for c in res.info)
             fits.update({f"{group}: {name}": f for name, f in res.fits.items()})
-            details[group] = res.details
             findings.append(
                 f"beta={beta:g}, {opt}: tail gap {res.tail.estimate:+.3f} "
                 f"{res.tail.interval_text} ({res.tail.verdict}); facts exponent "
                 f"difference {res.slope.estimate:+.3f} {res.slope.interval_text} "
-                f"({res.slope.verdict})"
+                f"({res.slope.verdict}); tail gap per seed "
+                f"{[round(v, 3) for v in res.details['tail_gap_per_seed']]}; facts "
+                f"window steps {res.details['facts_window_steps']}"
             )
     return FitSummary(
         experiment=EXPERIMENT,
@@ -84,7 +85,6 @@ def summary(table: Table) -> FitSummary:
                 f"beta={b:g},{o}": v for (b, o), v in la.chosen_lrs(table).items()
             },
             "tag": theory.LONGTAIL_TAG,
-            "details": details,
         },
     )
 
@@ -119,6 +119,8 @@ def _grid_panel(ax: Any, table: Table, beta: float) -> None:
         ax.plot(lrs[pick], loss[pick], "o", mfc="none", mec="k", ms=9)
     ax.set_xscale("log")
     _no_minor_labels(ax)
+    grid = _values(table.where(beta=beta), "lr")
+    ax.set_xticks(grid, [f"{v:g}" for v in grid], fontsize=6, rotation=45)
     ax.set_xlabel("learning rate (grid)")
     ax.set_ylabel("held-out loss at the end (solid)")
     right.set_ylabel("tail accuracy at the end (dotted)")
