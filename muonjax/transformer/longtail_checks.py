@@ -28,12 +28,12 @@ from muonjax.engine.registry import CheckContext, CheckOutcome, register_check
 from muonjax.engine.table import Table, read_table
 from muonjax.stats.verdict import Comparison
 from muonjax.theory import transformer as theory
-from muonjax.transformer.longtail_analysis import longtail_comparisons
 from muonjax.transformer.longtail_records import (
     LONGTAIL_PRESETS,
     LongtailConfig,
     record_longtail,
 )
+from muonjax.transformer.longtail_verdicts import longtail_comparisons
 
 PART = "C"
 

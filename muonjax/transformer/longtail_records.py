@@ -26,7 +26,7 @@ import dataclasses
 import math
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -45,12 +45,8 @@ from muonjax.engine.sweep import Cell, CellResult, Sweep, config_hash, select_se
 from muonjax.engine.table import table_from_results, write_table
 from muonjax.transformer.facts import FactsSpec
 from muonjax.transformer.llama import LlamaConfig
-from muonjax.transformer.longtail import (
-    LongtailSetup,
-    choose_lr,
-    group_records,
-    train_group,
-)
+from muonjax.transformer.longtail import LongtailSetup
+from muonjax.transformer.longtail_train import group_records, train_group
 from muonjax.transformer.optim import OPTIMIZERS, SCALES, optimizer_record
 
 __all__ = [
@@ -58,6 +54,7 @@ __all__ = [
     "LR_CHOICE_RULE",
     "LongtailConfig",
     "RecordedLongtail",
+    "choose_lr",
     "record_longtail",
 ]
 
@@ -217,6 +214,33 @@ class LongtailConfig:
     def lrs(self, optimizer: str) -> tuple[float, ...]:
         """The learning-rate grid of ``optimizer``."""
         return self.adamw_lrs if optimizer == "adamw" else self.muon_lrs
+
+
+def choose_lr(lrs: Sequence[float], final_loss: Any) -> float:
+    """The learning rate with the lowest mean held-out loss at the last step.
+
+    The rule, for every optimizer alike: mean over seeds of the final ``loss`` (the
+    next-token loss on held-out text, not the probe accuracy the claims are about);
+    a diverged run (NaN or infinite loss) counts as ``+inf``; ties go to the smaller
+    learning rate.
+
+    Args:
+        lrs: ``(n,)`` learning rates.
+        final_loss: ``(n, K)`` final held-out losses per learning rate and seed.
+
+    Returns:
+        The chosen learning rate.
+    """
+    loss = np.asarray(final_loss, np.float64)
+    lr_arr = np.asarray(lrs, np.float64)
+    if loss.ndim != 2 or loss.shape[0] != lr_arr.size or lr_arr.size == 0:
+        raise ValueError(
+            f"final_loss must have shape (len(lrs), seeds) = ({lr_arr.size}, K), got "
+            f"{loss.shape}"
+        )
+    mean = np.where(np.all(np.isfinite(loss), axis=1), loss.mean(axis=1), np.inf)
+    order = np.lexsort((lr_arr, mean))
+    return float(lr_arr[order[0]])
 
 
 class RecordedLongtail(NamedTuple):

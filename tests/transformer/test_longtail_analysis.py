@@ -117,7 +117,7 @@ def test_facts_fits_recover_the_exponents_over_a_shared_window(table):
         means = c.facts.mean(axis=0)
         inside = np.isin(c.steps, ff.steps)
         assert np.all((means[inside] >= lo) & (means[inside] <= hi))
-    res = la.longtail_comparisons(table, beta=1.0)
+    res = tx.longtail_comparisons(table, beta=1.0)
     assert res.tail.verdict == "consistent" and res.slope.verdict == "consistent"
     assert res.slope.relation == ">" and res.slope.prediction == 0.0
 

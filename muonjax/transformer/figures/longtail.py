@@ -23,6 +23,7 @@ from muonjax.theory import transformer as theory
 from muonjax.transformer import longtail_analysis as la
 from muonjax.transformer.facts import frequency_buckets
 from muonjax.transformer.longtail_records import LR_CHOICE_RULE
+from muonjax.transformer.longtail_verdicts import longtail_comparisons
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,7 +61,7 @@ def summary(table: Table) -> FitSummary:
         for opt in _optimizers(table, beta):
             if opt == "adamw":
                 continue
-            res = la.longtail_comparisons(table, beta=beta, optimizer=opt)
+            res = longtail_comparisons(table, beta=beta, optimizer=opt)
             group = f"beta={beta:g}, {opt} vs adamw"
             rows.append(SummaryRow(theory.TAIL_ACCURACY_CLAIM, group, res.tail))
             rows.append(SummaryRow(theory.FACTS_SLOPE_CLAIM, group, res.slope))
