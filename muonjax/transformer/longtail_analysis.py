@@ -1,19 +1,15 @@
 """The long-tailed facts records, read: chosen steps, curves, thresholds, fits, gaps.
 
-Tables in, numbers out (no plotting, no files). The figure, the fit summary and the
-checks of :mod:`muonjax.transformer` all call these functions, so they measure each
-claim the same way (one fit policy per claim):
+Tables in, numbers out (no plotting, no files, no verdicts: those are
+:mod:`muonjax.transformer.longtail_verdicts`, which the figure, the fit summary and
+the checks all call, so they measure each claim the same way):
 
-- the learning rate of each ``(beta, optimizer)`` is the one :func:`choose_lr`
-  picks from the records (lowest mean held-out loss at the last step);
+- the learning rate of each ``(beta, optimizer)`` is the one
+  :func:`muonjax.transformer.choose_lr` picks from the records (lowest mean
+  held-out loss at the last step);
 - **tail gap**: Muon's accuracy on the last (rarest) bucket minus AdamW's, per seed
   (seed ``k`` of both saw the same corpus and tokens), averaged over seeds with a
-  percentile bootstrap over seeds; "at equal steps" is the gap at every evaluated
-  step after 0, averaged over the run (the claim: robust to both runs saturating the
-  tail late in training), and the gap at the middle and the last step (info); when
-  the tail bucket ends below ``CHANCE_FACTOR`` times chance (``1 / A``) for both
-  optimizers the size cannot test the claim and its verdict is inconclusive
-  (SPEC D);
+  percentile bootstrap over seeds, at one evaluated step or averaged over the run;
 - **facts slope**: ``facts_learned ~ a t^C`` fitted with :func:`muonjax.fit_power_law`
   over a window of steps shared by both optimizers: every step where both means lie
   between ``floor_factor`` times the chance count (``S R / A``: a model that only
