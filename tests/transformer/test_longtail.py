@@ -22,6 +22,14 @@ from muonjax import transformer as tx
 TINY = tx.LONGTAIL_PRESETS["tiny"]
 
 
+@pytest.fixture(autouse=True)
+def _float32_mode():
+    """Run as the command line does (``muonjax run`` scopes 64-bit mode off for this
+    experiment), so every test here shares one set of compiled programs."""
+    with jax.enable_x64(False):
+        yield
+
+
 def _tiny_setup(**kw):
     """A LongtailSetup like the tiny preset's (for the argument tests)."""
     return dataclasses.replace(TINY.setup(1.0), **kw)
@@ -52,14 +60,15 @@ def test_a_tiny_model_memorises_a_tiny_corpus(tmp_path):
     assert np.all(loss[:, -1] < 0.6 * loss[:, 0])
 
 
-# The killed run: the same jax settings as the test process (conftest), a sleep in
-# the checkpoint callback so that the kill lands after the first checkpoint.
+# The killed run: the same jax settings as these tests (conftest's strict promotion,
+# 64-bit mode off), a sleep in the checkpoint callback so that the kill lands after
+# the first checkpoint.
 _CHILD = textwrap.dedent(
     """
     import sys, time
     import jax
-    jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_numpy_rank_promotion", "raise")
+    jax.config.update("jax_numpy_dtype_promotion", "strict")
     sys.path.insert(0, {tests!r})
     from test_longtail import _resume_args
     import muonjax.transformer as tx
