@@ -24,52 +24,25 @@ from muonjax import transformer as tf
 
 
 @dataclasses.dataclass(frozen=True)
-class Fig8Config:
+class Fig8Config(tf.RecallExperimentConfig):
     """Settings (every one can be changed with ``--set key=value``).
 
     Attributes:
-        vocab_size, seq_len, num_triggers, trigger_pool: the task (SPEC C.1).
         dims: widths d (one curve each).
-        batch_sizes: the x axis (one compilation each).
-        optimizers: among ``muon``, ``muon_exact``, ``adamw``, ``sgd``.
-        steps: iterations (the figure reports the last); eval_every: between
-            evaluations.
-        eval_batch: ID and OOD evaluation sequences.
-        lr_points, lr_span, lr_*: the learning-rate grid (as ``fig7``).
-        ffn, tied_unembed: model variant.
-        muon_scale: Muon's update scale (SPEC C.3).
-        seeds, chunk_size, root_seed: as ``fig7``.
+        batch_sizes: the x axis (one compilation each; ``batch_size`` is unused).
+        (the rest: :class:`muonjax.transformer.RecallExperimentConfig`)
     """
 
-    vocab_size: int = 128
-    seq_len: int = 64
-    num_triggers: int = 3
-    trigger_pool: int = 8
     dims: tuple[int, ...] = (16, 32)
     batch_sizes: tuple[int, ...] = (8, 32, 128)
-    optimizers: tuple[str, ...] = ("muon", "adamw", "sgd")
     steps: int = 256
-    eval_every: int = 64
-    eval_batch: int = 64
-    lr_points: int = 3
-    lr_span: float = 3.0
-    lr_muon: float = 0.03
-    lr_muon_exact: float = 0.03
-    lr_adamw: float = 0.02
-    lr_sgd: float = 0.15
-    ffn: bool = False
-    tied_unembed: bool = True
-    muon_scale: str = "spectral"
     seeds: int = 2
     chunk_size: int = 6
-    root_seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.dims or not self.batch_sizes or not self.optimizers:
-            raise ValueError("dims, batch_sizes and optimizers must be non-empty")
-        for name in ("seeds", "chunk_size", "lr_points"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
+        if not self.dims or not self.batch_sizes:
+            raise ValueError("dims and batch_sizes must be non-empty")
 
 
 PRESETS = {
@@ -77,18 +50,10 @@ PRESETS = {
     "quick": Fig8Config(),
     # For a GPU: iteration 1024 as in the caption, B from 16 to 512, d up to 256.
     "paper": Fig8Config(
-        vocab_size=1024,
-        seq_len=256,
-        num_triggers=5,
-        trigger_pool=16,
+        **tf.PAPER_SIZES,
         dims=(32, 64, 128, 256),
         batch_sizes=(16, 32, 64, 128, 256, 512),
         steps=1024,
-        eval_batch=256,
-        lr_points=5,
-        lr_span=9.0,
-        seeds=4,
-        chunk_size=20,
     ),
 }
 
@@ -102,7 +67,7 @@ def sweep(config: Fig8Config) -> mj.Sweep:
             "dim": config.dims,
             "lr_scale": tf.lr_grid(config.lr_points, config.lr_span),
         },
-        fixed=tf.recall_fixed(config),
+        fixed={k: v for k, v in tf.recall_fixed(config).items() if k != "batch_size"},
     )
 
 

@@ -25,58 +25,31 @@ from muonjax import transformer as tf
 
 
 @dataclasses.dataclass(frozen=True)
-class Fig9Config:
+class Fig9Config(tf.RecallExperimentConfig):
     """Settings (every one can be changed with ``--set key=value``).
 
     Attributes:
-        vocab_size, seq_len, num_triggers, trigger_pool: the task (SPEC C.1).
         alpha_0s, alpha_ts: the exponents (each list must hold 0).
         dims: widths d.
-        optimizers: among ``muon``, ``muon_exact``, ``adamw``, ``sgd``.
-        batch_size, steps, eval_every, eval_batch: as ``fig7`` (the figure reports
-            the last step).
-        lr_points, lr_span, lr_*: the learning-rate grid (as ``fig7``).
-        ffn, tied_unembed: model variant.
-        muon_scale: Muon's update scale (SPEC C.3).
-        seeds, chunk_size, root_seed: as ``fig7``.
+        (the rest: :class:`muonjax.transformer.RecallExperimentConfig`)
     """
 
-    vocab_size: int = 128
-    seq_len: int = 64
-    num_triggers: int = 3
-    trigger_pool: int = 8
     alpha_0s: tuple[float, ...] = (0.0, 1.5)
     alpha_ts: tuple[float, ...] = (0.0, 1.5)
     dims: tuple[int, ...] = (16, 32, 64)
-    optimizers: tuple[str, ...] = ("muon", "adamw", "sgd")
-    batch_size: int = 32
     steps: int = 256
-    eval_every: int = 64
-    eval_batch: int = 64
-    lr_points: int = 3
-    lr_span: float = 3.0
-    lr_muon: float = 0.03
-    lr_muon_exact: float = 0.03
-    lr_adamw: float = 0.02
-    lr_sgd: float = 0.15
-    ffn: bool = False
-    tied_unembed: bool = True
-    muon_scale: str = "spectral"
     seeds: int = 2
     chunk_size: int = 24
-    root_seed: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if 0.0 not in self.alpha_0s or 0.0 not in self.alpha_ts:
             raise ValueError(
                 f"alpha_0s and alpha_ts must hold 0.0 (the other row's slice), got "
                 f"{self.alpha_0s}, {self.alpha_ts}"
             )
-        if not self.dims or not self.optimizers:
-            raise ValueError("dims and optimizers must be non-empty")
-        for name in ("seeds", "chunk_size", "lr_points"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.dims:
+            raise ValueError("dims must be non-empty")
 
 
 PRESETS = {
@@ -84,20 +57,11 @@ PRESETS = {
     "quick": Fig9Config(),
     # For a GPU: batch 256, iteration 512 as in the caption, alpha in {0, 1, 2}^2.
     "paper": Fig9Config(
-        vocab_size=1024,
-        seq_len=256,
-        num_triggers=5,
-        trigger_pool=16,
+        **tf.PAPER_SIZES,
         alpha_0s=(0.0, 1.0, 2.0),
         alpha_ts=(0.0, 1.0, 2.0),
         dims=(16, 32, 64, 128, 256),
-        batch_size=256,
         steps=512,
-        eval_batch=256,
-        lr_points=5,
-        lr_span=9.0,
-        seeds=4,
-        chunk_size=20,
     ),
 }
 

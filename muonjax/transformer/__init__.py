@@ -31,8 +31,10 @@ from muonjax.transformer.analysis import (
 )
 from muonjax.transformer.cells import (
     KEY_FIELDS,
+    PAPER_SIZES,
     RECALL_DEFAULTS,
     RECALL_METRICS,
+    RecallExperimentConfig,
     lr_grid,
     model_config,
     recall_cell,
@@ -154,8 +156,10 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "validate_schedule",
     # cells.py: the sweep cell of Figures 7-9
     "KEY_FIELDS",
+    "PAPER_SIZES",
     "RECALL_DEFAULTS",
     "RECALL_METRICS",
+    "RecallExperimentConfig",
     "lr_grid",
     "model_config",
     "recall_cell",

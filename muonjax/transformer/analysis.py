@@ -299,11 +299,6 @@ def paired_advantage(
     )
 
 
-#: Widest bootstrap interval of a paired accuracy difference that still counts as a
-#: measurement (half the range of a difference of accuracies).
-MAX_WIDTH = 0.5
-
-
 def advantage_comparison(advantage: Advantage, claim: Claim) -> Comparison:
     """The :class:`muonjax.Comparison` of a measured advantage with a claim."""
     if advantage.metric != claim.metric:
@@ -318,7 +313,7 @@ def advantage_comparison(advantage: Advantage, claim: Claim) -> Comparison:
         claim.prediction,
         relation=claim.relation,
         tolerance=claim.tolerance,
-        max_width=MAX_WIDTH,
+        max_width=claim.max_width,
         label=(
             f"{claim.metric}({advantage.optimizer}) - {claim.metric}"
             f"({advantage.baseline}) at step {advantage.step}, mean over d in [{used}]"

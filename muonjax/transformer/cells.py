@@ -23,6 +23,10 @@ Muon variants, ``adamw_*``, ``sgd_momentum``, ``weight_decay``) and the grid (th
 Metrics per evaluation: ``id_acc``, ``id_loss``, ``ood_acc``, ``ood_loss``,
 ``recall`` (:mod:`muonjax.transformer.metrics`), ``train_loss``, ``lr``.
 
+For the experiments: :class:`RecallExperimentConfig` and :data:`PAPER_SIZES` hold
+the settings Figures 7-9 share, :func:`recall_fixed` reads a config's cell values,
+and :func:`width_sweep` is Figure 7's grid (which the Part C checks run too).
+
 References:
     SPEC C.1, C.3; SPEC E (per-cell keys); Kim et al. (2026), Figs. 7-9.
 """
@@ -358,6 +362,75 @@ def recall_sweep(
         batched=tuple(batched),
         key_axes=KEY_FIELDS,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecallExperimentConfig:
+    """Settings shared by the Figure 7-9 experiments (each adds its grid).
+
+    Every field can be changed with ``--set key=value``; the fields named as in
+    :data:`RECALL_DEFAULTS` reach the cells (:func:`recall_fixed`).
+
+    Attributes:
+        vocab_size, seq_len, num_triggers, trigger_pool: the task (SPEC C.1).
+        optimizers: among ``muon``, ``muon_exact``, ``adamw``, ``sgd``.
+        batch_size: sequences per step.
+        steps: iterations; eval_every: steps between evaluations.
+        eval_batch: ID and OOD evaluation sequences (fixed per seed).
+        lr_points, lr_span: the grid, ``lr_points`` log-spaced multipliers from
+            ``1/lr_span`` to ``lr_span`` of each optimizer's ``lr_<name>``.
+        lr_muon, lr_muon_exact, lr_adamw, lr_sgd: the grid centres.
+        ffn, tied_unembed: model variant (:class:`ModelConfig`).
+        muon_scale: Muon's update scale (SPEC C.3): spectral, rms or none.
+        seeds: independent tasks and initialisations (shared by every optimizer).
+        chunk_size: runs per vmapped call; root_seed: the sweep's key.
+    """
+
+    vocab_size: int = 128
+    seq_len: int = 64
+    num_triggers: int = 3
+    trigger_pool: int = 8
+    optimizers: tuple[str, ...] = ("muon", "adamw", "sgd")
+    batch_size: int = 32
+    steps: int = 512
+    eval_every: int = 64
+    eval_batch: int = 64
+    lr_points: int = 3
+    lr_span: float = 3.0
+    lr_muon: float = 0.03
+    lr_muon_exact: float = 0.03
+    lr_adamw: float = 0.02
+    lr_sgd: float = 0.15
+    ffn: bool = False
+    tied_unembed: bool = True
+    muon_scale: str = "spectral"
+    seeds: int = 3
+    chunk_size: int = 9
+    root_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.optimizers:
+            raise ValueError("optimizers must be non-empty")
+        for name in ("seeds", "chunk_size", "lr_points"):
+            _validate.positive_int(name, getattr(self, name))
+        _validate.real("lr_span", self.lr_span, lower=1.0)
+
+
+#: The sizes every paper preset shares: batch 256 (the captions), T = 256 (the
+#: original), V = 1024, K = 5 triggers from a pool of 16, 5 step sizes spanning a
+#: factor 81, 4 seeds.
+PAPER_SIZES: Mapping[str, Any] = {
+    "vocab_size": 1024,
+    "seq_len": 256,
+    "num_triggers": 5,
+    "trigger_pool": 16,
+    "batch_size": 256,
+    "eval_batch": 256,
+    "lr_points": 5,
+    "lr_span": 9.0,
+    "seeds": 4,
+    "chunk_size": 20,
+}
 
 
 def recall_fixed(config: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from muonjax.engine.sweep import Sweep, run_sweep
 from muonjax.engine.table import Table, table_from_results
 from muonjax.stats.verdict import compare
 from muonjax.theory import transformer as theory
-from muonjax.transformer.analysis import MAX_WIDTH, claim_comparisons
+from muonjax.transformer.analysis import claim_comparisons
 from muonjax.transformer.cells import width_sweep
 
 PART = "C"
@@ -69,8 +69,8 @@ SIZES: Mapping[str, Mapping[str, Any]] = {
         "steps": 512,
         "eval_every": 64,
         "eval_batch": 64,
-        "lr_points": 3,
-        "lr_span": 3.0,
+        "lr_points": 5,
+        "lr_span": 9.0,
         "seeds": 3,
     },
     "paper": {
@@ -161,7 +161,7 @@ def _outcome(ctx: CheckContext, claim: theory.Claim) -> CheckOutcome:
                     claim.prediction,
                     relation=claim.relation,
                     tolerance=claim.tolerance,
-                    max_width=MAX_WIDTH,
+                    max_width=claim.max_width,
                     label=f"{claim.metric}: muon - {adv.baseline} at d={d}",
                     notes=(f"means {a:.3f} vs {b:.3f}",),
                 )

@@ -176,3 +176,51 @@ def test_hand_set_induction_head_recalls_in_context():
     trained0, _ = tf.init_params(jax.random.key(0), cfg)
     m0 = tf.evaluate(tf.merge(trained0, frozen0), ident, ood, lang.num_id, config=cfg)
     assert float(m0["id_acc"]) < 0.3
+
+
+def test_metrics_against_numpy():
+    """Accuracy, loss and memory recall recomputed with numpy and scipy."""
+    from scipy.special import log_softmax
+
+    cfg = tf.ModelConfig(vocab_size=12, dim=8, seq_len=10, dtype="float64")
+    params = tf.merge(*tf.init_params(jax.random.key(4), cfg))
+    lang = tf.sample_language(
+        jax.random.key(5),
+        vocab_size=12,
+        trigger_pool=3,
+        num_triggers=2,
+        dtype=jnp.float64,
+    )
+    b = tf.sample_batch(
+        jax.random.key(6), lang, batch_size=16, seq_len=10, num_triggers=2
+    )
+    logits = np.asarray(jax.vmap(lambda x: tf.forward(params, x, config=cfg))(b.x))
+    y, mark = np.asarray(b.y), np.asarray(b.mark)
+    mask = mark >= 2
+    assert mask.sum() > 5
+    logp = log_softmax(logits, axis=-1)
+    ce = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    correct = np.argmax(logits, axis=-1) == y  # no ties in float64 random logits
+    ours = jax.jit(
+        lambda p, b: (
+            tf.in_context_metrics(p, b, config=cfg),
+            tf.recall_loss(p, b, config=cfg, positions="all"),
+            tf.recall_loss(p, b, config=cfg),
+            tf.memory_recall(p, lang.num_id, config=cfg),
+        )
+    )
+    m, loss_all, loss_head, recall = ours(params, b)
+    np.testing.assert_allclose(m["acc"], correct[mask].mean(), rtol=1e-12)
+    np.testing.assert_allclose(m["loss"], ce[mask].mean(), rtol=1e-10)
+    np.testing.assert_allclose(loss_all, ce.mean(), rtol=1e-10)
+    np.testing.assert_allclose(loss_head, ce[mask].mean(), rtol=1e-10)
+    e, u = np.asarray(params["embed"]), np.asarray(params["unembed"])
+    w = np.asarray(params["attn2"]["w_v"]) @ np.asarray(params["attn2"]["w_o"])
+    n_id = lang.num_id
+    mem = e[:n_id] @ w @ u
+    np.testing.assert_allclose(
+        recall, np.mean(np.argmax(mem, axis=-1) == np.arange(n_id)), rtol=1e-12
+    )
+    # A tie is not a recovery (SPEC E): equal logits give a zero margin.
+    tie = jnp.zeros((1, 4))
+    assert float(tf.target_margin(tie, jnp.asarray([0]))[0]) == 0.0

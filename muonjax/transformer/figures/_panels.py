@@ -146,6 +146,8 @@ def lr_grid_figure(
     sub = table.where(**where)
     panel_values = list(dict.fromkeys(sub.data[panels].tolist()))
     line_values = sorted(set(sub.data[line].tolist()))
+    from matplotlib.ticker import NullFormatter
+
     fig, axes = new_figure(1, len(panel_values))
     for ax, pv in zip(axes[0], panel_values, strict=True):
         for i, lv in enumerate(line_values):
@@ -161,6 +163,7 @@ def lr_grid_figure(
                 best = int(np.nanargmax(mean))
                 ax.plot(lr[best], mean[best], "o", mfc="none", ms=9, color=f"C{i % 10}")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only
         ax.set_xlabel("learning rate")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         ax.set_title(style(pv)[1], fontsize=9)
