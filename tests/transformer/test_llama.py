@@ -160,3 +160,26 @@ def test_flops_per_token_counts_the_matrices():
 def test_bad_configs_raise_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         tx.LlamaConfig(**{"vocab_size": 10, **kwargs})
+
+
+def test_every_matrix_product_of_the_facts_modules_states_its_precision():
+    # JAX runs float32 matmuls in TF32 on NVIDIA GPUs unless told otherwise.
+    import ast
+    from pathlib import Path
+
+    products = {"matmul", "dot", "einsum", "tensordot", "inner", "vdot", "matvec"}
+    root = Path(tx.__file__).parent
+    unstated = []
+    for name in ("facts", "llama", "longtail", "longtail_train", "checkpoint"):
+        path = root / f"{name}.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                unstated.append(f"{path.name}:{node.lineno} uses @")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in products
+                and not any(k.arg == "precision" for k in node.keywords)
+            ):
+                unstated.append(f"{path.name}:{node.lineno} {node.func.attr}")
+    assert unstated == []
