@@ -67,8 +67,21 @@ def measure(ctx: CheckContext) -> Table:
     return ctx.cache[key]
 
 
-def _betas(table: Table) -> list[float]:
-    return sorted({float(b) for b in table.data["beta"]})
+def _outcome(ctx: CheckContext, claim: str) -> CheckOutcome:
+    """The rows of one claim (``"tail"`` or ``"slope"``) for every ``beta``: its
+    primary comparison, and the info rows that belong to it."""
+    table = measure(ctx)
+    rows: list[Comparison] = []
+    info: list[Comparison] = []
+    details: dict[str, Any] = {}
+    for beta in sorted({float(b) for b in table.data["beta"]}):
+        res = longtail_comparisons(table, beta=beta)
+        rows.append(res.tail if claim == "tail" else res.slope)
+        info.extend(
+            c for c in res.info if ("tail-bucket" in c.label) == (claim == "tail")
+        )
+        details[f"beta={beta:g}"] = res.details
+    return CheckOutcome(comparisons=tuple(rows), info=tuple(info), details=details)
 
 
 @register_check(
@@ -79,16 +92,7 @@ def _betas(table: Table) -> list[float]:
     part=PART,
 )
 def _tail_accuracy(ctx: CheckContext) -> CheckOutcome:
-    table = measure(ctx)
-    rows: list[Comparison] = []
-    info: list[Comparison] = []
-    details: dict[str, Any] = {}
-    for beta in _betas(table):
-        res = longtail_comparisons(table, beta=beta)
-        rows.append(res.tail)
-        info.extend(c for c in res.info if "tail-bucket" in c.label)
-        details[f"beta={beta:g}"] = res.details
-    return CheckOutcome(comparisons=tuple(rows), info=tuple(info), details=details)
+    return _outcome(ctx, "tail")
 
 
 @register_check(
@@ -99,13 +103,4 @@ def _tail_accuracy(ctx: CheckContext) -> CheckOutcome:
     part=PART,
 )
 def _facts_slope(ctx: CheckContext) -> CheckOutcome:
-    table = measure(ctx)
-    rows: list[Comparison] = []
-    info: list[Comparison] = []
-    details: dict[str, Any] = {}
-    for beta in _betas(table):
-        res = longtail_comparisons(table, beta=beta)
-        rows.append(res.slope)
-        info.extend(c for c in res.info if "tail-bucket" not in c.label)
-        details[f"beta={beta:g}"] = res.details
-    return CheckOutcome(comparisons=tuple(rows), info=tuple(info), details=details)
+    return _outcome(ctx, "slope")

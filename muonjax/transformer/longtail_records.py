@@ -36,12 +36,20 @@ import numpy as np
 from muonjax._io import atomic_write_text, json_dumps
 from muonjax.engine.records import (
     MANIFEST,
+    SCHEMA_VERSION,
     DirectoryStore,
     _now,
     environment,
     sessions_with,
 )
-from muonjax.engine.sweep import Cell, CellResult, Sweep, config_hash, select_seeds
+from muonjax.engine.sweep import (
+    INDEX_COLUMNS,
+    Cell,
+    CellResult,
+    Sweep,
+    config_hash,
+    select_seeds,
+)
 from muonjax.engine.table import table_from_results, write_table
 from muonjax.transformer.facts import FactsSpec
 from muonjax.transformer.llama import LlamaConfig
@@ -396,7 +404,7 @@ def record_longtail(
     paths = write_table(out, columns, rows)
     sessions = sessions_with(out, started, computed, loaded)
     manifest = {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         **dict(meta or {}),
         "longtail": {
             "config": dataclasses.asdict(config),
@@ -410,8 +418,8 @@ def record_longtail(
         },
         "columns": {
             "config": names,
-            "index": ["seed", "step"],
-            "metrics": columns[len(names) + 2 :],
+            "index": list(INDEX_COLUMNS),
+            "metrics": columns[len(names) + len(INDEX_COLUMNS) :],
         },
         "rows": len(rows),
         "files": [p.name for p in paths],
