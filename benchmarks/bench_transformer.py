@@ -18,6 +18,11 @@ second, over the machine's float32 matmul rate at ``Precision.HIGHEST`` measured
 the same run (the best of one measurement before and one after each repeat).
 Results go to ``benchmarks/results/bench_transformer_<backend>.json``.
 
+``--model llama`` times the LLaMA-style decoder of the long-tailed facts experiment
+instead (SPEC C.2; one run is :func:`muonjax.transformer.train_one`, training FLOPs
+per token :func:`muonjax.transformer.flops_per_token`, results in
+``bench_transformer_llama_<backend>.json``).
+
 Run: ``python benchmarks/bench_transformer.py`` (CPU sizes, about a minute);
 ``--preset gpu`` for the sizes of a paper preset on one accelerator.
 """
@@ -25,6 +30,7 @@ Run: ``python benchmarks/bench_transformer.py`` (CPU sizes, about a minute);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import platform
@@ -65,6 +71,49 @@ def matmul_gflops(size: int, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
+#: Sizes of the LLaMA-style decoder (``--model llama``): ``cpu`` is the quick
+#: preset of ``longtail_facts`` (S = 512, d = 64, 2 layers, B = 16, T = 40), ``gpu``
+#: its paper preset (S = 4096, d = 256, 4 layers, B = 128, T = 80), both for
+#: ``steps`` steps with one evaluation before and one after.
+LLAMA_PRESETS = {"cpu": ("quick", 32), "gpu": ("paper", 64)}
+
+
+def _llama(args: argparse.Namespace):
+    """``(sizes, single, batched, tokens, train FLOPs per token)`` of the decoder."""
+    preset, steps = LLAMA_PRESETS[args.preset]
+    config = tf.LONGTAIL_PRESETS[preset]
+    setup = dataclasses.replace(
+        config.setup(config.betas[0]), steps=steps, eval_every=steps, warmup=8
+    )
+    muon = args.optimizer.startswith("muon")
+    lr = config.muon_lrs[1] if muon else config.adamw_lrs[1]
+
+    def run(k):
+        _, history = tf.train_one(
+            setup, args.optimizer, lr, k, adamw_lr=config.adamw_lrs[1]
+        )
+        return history.metrics
+
+    seq = setup.facts.seq_len - 1  # tokens the model reads per sequence
+    sizes = {
+        "model": "llama",
+        "preset": preset,
+        "subjects": setup.facts.subjects,
+        "vocab_size": setup.model.vocab_size,
+        "dim": setup.model.dim,
+        "layers": setup.model.layers,
+        "heads": setup.model.heads,
+        "ffn": setup.model.ffn,
+        "seq_len": seq,
+        "batch_size": setup.batch_size,
+        "steps": steps,
+        "lr": lr,
+    }
+    tokens = args.seeds * steps * setup.batch_size * seq
+    flops = tf.flops_per_token(setup.model, seq)
+    return sizes, jax.jit(run), jax.jit(jax.vmap(run)), tokens, flops
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
@@ -73,14 +122,27 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--matmul-size", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--model",
+        choices=("recall", "llama"),
+        default="recall",
+        help="recall: the in-context recall cell (SPEC C.1); llama: one run of the "
+        "long-tailed facts decoder (SPEC C.2, muonjax.transformer.train_one)",
+    )
     args = parser.parse_args(argv)
 
-    sizes = dict(PRESETS[args.preset])
-    config = {**sizes, "optimizer": args.optimizer, "eval_every": sizes["steps"]}
-    tf.validate_recall_config({**tf.RECALL_DEFAULTS, **config})
     keys = jax.random.split(jax.random.key(0), args.seeds)
-    single = jax.jit(lambda k: tf.recall_cell(config, k))
-    batched = jax.jit(jax.vmap(lambda k: tf.recall_cell(config, k)))
+    if args.model == "llama":
+        sizes, single, batched, tokens, step_flops = _llama(args)
+    else:
+        sizes = dict(PRESETS[args.preset])
+        config = {**sizes, "optimizer": args.optimizer, "eval_every": sizes["steps"]}
+        tf.validate_recall_config({**tf.RECALL_DEFAULTS, **config})
+        single = jax.jit(lambda k: tf.recall_cell(config, k))
+        batched = jax.jit(jax.vmap(lambda k: tf.recall_cell(config, k)))
+        tokens = args.seeds * sizes["steps"] * sizes["batch_size"] * sizes["seq_len"]
+        mcfg = tf.model_config({**tf.RECALL_DEFAULTS, **config})
+        step_flops = 3 * tf.forward_flops_per_token(mcfg)
 
     def run_vmapped():
         return np.asarray(jax.device_get(batched(keys)["train_loss"]))
@@ -111,13 +173,14 @@ def main(argv: list[str] | None = None) -> dict:
     # The machine's rate: the best of the measurements spread over the run (on a
     # shared machine a single one can be depressed by other processes).
     gflops = max(rates)
-    tokens = args.seeds * sizes["steps"] * sizes["batch_size"] * sizes["seq_len"]
-    mcfg = tf.model_config({**tf.RECALL_DEFAULTS, **config})
-    step_flops = 3 * tf.forward_flops_per_token(mcfg)
     best = {name: min(v) for name, v in wall.items()}
     device = jax.local_devices()[0]
     result = {
-        "benchmark": "in-context recall transformer training, vmapped seeds vs loop",
+        "benchmark": (
+            "in-context recall transformer training, vmapped seeds vs loop"
+            if args.model == "recall"
+            else "LLaMA-style decoder on long-tailed facts, vmapped seeds vs loop"
+        ),
         "sizes": {**sizes, "seeds": args.seeds, "optimizer": args.optimizer},
         "device": {
             "backend": jax.default_backend(),
@@ -151,7 +214,8 @@ def main(argv: list[str] | None = None) -> dict:
             timespec="seconds"
         ),
     }
-    out = args.out or RESULTS / f"bench_transformer_{jax.default_backend()}.json"
+    name = "bench_transformer" if args.model == "recall" else "bench_transformer_llama"
+    out = args.out or RESULTS / f"{name}_{jax.default_backend()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

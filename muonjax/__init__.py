@@ -4,7 +4,9 @@ The public API, in data-flow order: matrix kernels and update rules -> Part A's
 task -> scores -> loss, gradient, metrics -> loops -> sweeps -> records ->
 experiments and checks -> fits and verdicts -> figures. The families are
 subpackages: :mod:`muonjax.gaussian` (SPEC Part A, Kim et al. 2026),
-:mod:`muonjax.orthogonal` (Part B, Li et al. 2026); the predictions are in
+:mod:`muonjax.orthogonal` (Part B, Li et al. 2026), :mod:`muonjax.transformer`
+(Part C: Kim et al.'s in-context recall, Li et al.'s long-tailed facts); the
+predictions are in
 :mod:`muonjax.theory`. Layout: ``README.md`` ("Architecture").
 
 Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see

@@ -485,6 +485,7 @@ CHECK_MODULES: list[str] = [
     "muonjax.gaussian.checks",
     "muonjax.orthogonal.checks",
     "muonjax.transformer.checks",
+    "muonjax.transformer.longtail_checks",
 ]
 
 

@@ -3,7 +3,8 @@
 One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026) and
 :mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026), and
 :mod:`muonjax.theory.transformer` (SPEC C.1: the qualitative claims of Kim et al.'s
-transformer figures, as comparisons of paired differences). Every docstring carries the
+transformer figures, as comparisons of paired differences; SPEC C.2: Li et al.'s
+long-tailed facts). Every docstring carries the
 SPEC provenance tag verbatim (``[seed]``, ``[quoted]``, ``[summary]``, ``[derived]``).
 The names are re-exported here flat, so ``muonjax.theory.one_step_exponent(...)`` reads
 as before.
@@ -99,4 +100,21 @@ __all__ = [
     "tra_signgd_muon_step",
     "transformer",  # SPEC C.1, the module muonjax.theory.transformer
     "two_stage_coefficients",
+]
+
+# --- SPEC C.2: long-tailed facts (issue 15) ----------------------------------------
+from muonjax.theory.transformer import (
+    FACTS_SLOPE_CLAIM,
+    LONGTAIL_TAG,
+    TAIL_ACCURACY_CLAIM,
+    facts_learned_exponent,
+    steps_to_learn_exponent,
+)
+
+__all__ += [
+    "FACTS_SLOPE_CLAIM",
+    "LONGTAIL_TAG",
+    "TAIL_ACCURACY_CLAIM",
+    "facts_learned_exponent",
+    "steps_to_learn_exponent",
 ]

@@ -1,4 +1,4 @@
-"""What SPEC C.1 predicts for the in-context recall transformer, with its tags.
+"""What SPEC Part C predicts for the transformers (C.1 and C.2), with its tags.
 
 The papers give no formula for the transformer experiments: the claims are
 qualitative, read from Kim et al.'s captions of Figures 7-9 [seed] and from SPEC
@@ -8,13 +8,27 @@ size, averaged over the widths ``d`` of the grid, :mod:`.analysis`) with a value
 a relation and a tolerance, for :func:`muonjax.compare`; the measurement is
 :func:`muonjax.transformer.claim_comparisons`.
 
+SPEC C.2 (long-tailed facts, Li et al. 2026; the second block below): the seed
+names only "LLaMA-style pre-training" and "tail accuracy" (SPEC C.2 [seed]); the
+claims' precise form and the baselines are ours ([derived]). Claims (checked with
+intervals over seeds by :mod:`muonjax.transformer.longtail_checks`):
+:data:`TAIL_ACCURACY_CLAIM` (at equal steps, Muon's first-token accuracy on the tail
+bucket of subjects is higher than AdamW's) and :data:`FACTS_SLOPE_CLAIM` (the log-log
+slope of facts learned against steps is steeper for Muon). Baselines (info rows, not
+claims of the paper): :func:`facts_learned_exponent` (a learner that stores a fact
+after a fixed number of exposures learns ``~ t^(1/beta)`` facts by step ``t``) and
+:func:`steps_to_learn_exponent` (it reaches a bucket's threshold after ``~ 1 / p``
+steps).
+
 References:
     SPEC C.1; Kim et al. (2026), Figs. 7-9 captions (``seeds/
-    kim2026_review_and_figures.txt``).
+    kim2026_review_and_figures.txt``). SPEC C.2; Li, Wang, Zhong, Lu, Wang (2026),
+    arXiv 2602.05725.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -87,3 +101,53 @@ OOD_NO_ADVANTAGE = Claim(
 CLAIMS = (RECALL_ADVANTAGE, ID_ADVANTAGE, OOD_NO_ADVANTAGE)
 #: The baselines Muon is compared with (SPEC C.1).
 BASELINES = ("adamw", "sgd")
+
+
+# --- SPEC C.2: LLaMA-style pre-training on long-tailed facts (issue 15) ------------
+
+#: Provenance of both claims (SPEC C.2's own tags, verbatim in substance).
+LONGTAIL_TAG = (
+    '[seed: "LLaMA-style pre-training", "tail accuracy"; everything else derived]'
+)
+#: Claim 1, in words.
+TAIL_ACCURACY_CLAIM = (
+    "at equal steps, Muon's first-token accuracy on the tail bucket of subjects is "
+    "higher than AdamW's (SPEC C.2)"
+)
+#: Claim 2, in words.
+FACTS_SLOPE_CLAIM = (
+    "facts learned against steps: the log-log slope is steeper for Muon than for "
+    "AdamW (SPEC C.2)"
+)
+
+
+def facts_learned_exponent(beta: float) -> float:
+    """Exponent of ``facts(t) ~ t^C`` for a learner that needs ``n`` exposures a fact.
+
+    Subject ``s`` (frequency ``p_s ~ s^(-beta)``) has been seen ``~ p_s t`` times by
+    step ``t``; its facts are stored once ``p_s t >= n``, i.e. for ``s <~ t^(1/beta)``:
+    ``C = 1 / beta`` until the corpus runs out of subjects. A learner whose progress
+    per exposure is slower for rare subjects (GD's ``~ p`` rate in SPEC B.3) has a
+    smaller ``C``.
+
+    Args:
+        beta: the power-law exponent, > 0.
+
+    Returns:
+        ``1 / beta``.
+
+    References:
+        SPEC C.2 [derived].
+    """
+    if not (math.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta must be finite and > 0, got {beta=!r}")
+    return 1.0 / beta
+
+
+def steps_to_learn_exponent() -> float:
+    """Exponent of ``steps to 50% ~ p^e`` across buckets for the same learner: -1.
+
+    References:
+        SPEC C.2 [derived].
+    """
+    return -1.0

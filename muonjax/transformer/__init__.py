@@ -10,6 +10,12 @@ matrices, AdamW on the rest, SGD) -> ``train`` (scan loop) -> ``cells`` (one run
 sweep cell) -> ``analysis`` (learning-rate choice, paired comparisons against
 ``theory``'s claims) -> ``figures`` (Figures 7-9); ``checks`` registers the Part C
 checks (loaded by ``muonjax check``).
+
+Li et al. (2026), "LLaMA-style pre-training" (SPEC C.2): ``facts`` (a long-tailed
+corpus of facts) -> ``llama`` (a LLaMA-style decoder) -> ``longtail`` (checkpointed
+training of an optimizer's learning-rate grid over seeds) -> ``longtail_records``
+(the experiment's records) -> ``longtail_analysis`` -> ``figures.longtail``;
+``longtail_checks`` registers its checks.
 """
 
 from muonjax.transformer import figures
@@ -172,4 +178,135 @@ __all__ = [  # noqa: RUF022  (grouped by module, in data-flow order, for merging
     "select_lr",
     # figures/ (Figures 7-9; the SPEC C.1 claims are in muonjax.theory.transformer)
     "figures",
+]
+
+# --- issue 15: LLaMA-style pre-training on long-tailed facts (SPEC C.2) -----------
+# isort: split
+from muonjax.transformer.checkpoint import (
+    load_checkpoint,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
+from muonjax.transformer.facts import (
+    SEP,
+    Corpus,
+    FactsSpec,
+    Probes,
+    frequency_buckets,
+    make_corpus,
+    probe_prompts,
+    sample_facts_batch,
+    sample_facts_sequence,
+)
+from muonjax.transformer.llama import (
+    HIDDEN,
+    LlamaConfig,
+    causal_attention,
+    flops_per_token,
+    init_llama,
+    llama_forward,
+    llama_loss,
+    llama_sequence_loss,
+    rms_norm,
+    rotary,
+    swiglu,
+)
+from muonjax.transformer.longtail import (
+    DECAYS,
+    LONGTAIL_METRICS,
+    LongtailSetup,
+    evaluate_facts,
+    lr_multiplier,
+    train_one,
+)
+from muonjax.transformer.longtail_analysis import (
+    FactsFits,
+    LongtailCurves,
+    TailGap,
+    bucket_frequencies,
+    chosen_lrs,
+    facts_fits,
+    longtail_curves,
+    steps_to_reach,
+    steps_to_reach_fit,
+    tail_gap,
+)
+from muonjax.transformer.longtail_records import (
+    LONGTAIL_PRESETS,
+    LR_CHOICE_RULE,
+    LongtailConfig,
+    RecordedLongtail,
+    choose_lr,
+    record_longtail,
+)
+from muonjax.transformer.longtail_train import (
+    GroupResult,
+    group_records,
+    train_group,
+)
+from muonjax.transformer.longtail_verdicts import (
+    CHANCE_FACTOR,
+    LongtailComparisons,
+    longtail_comparisons,
+)
+
+# In data-flow order; the predictions of SPEC C.2 are in muonjax.theory.transformer.
+__all__ += [  # noqa: RUF022
+    # facts.py: the long-tailed corpus, streamed from keys
+    "SEP",
+    "FactsSpec",
+    "Corpus",
+    "Probes",
+    "make_corpus",
+    "sample_facts_sequence",
+    "sample_facts_batch",
+    "probe_prompts",
+    "frequency_buckets",
+    # llama.py: the LLaMA-style decoder
+    "HIDDEN",
+    "LlamaConfig",
+    "init_llama",
+    "rms_norm",
+    "rotary",
+    "swiglu",
+    "causal_attention",
+    "llama_forward",
+    "llama_sequence_loss",
+    "llama_loss",
+    "flops_per_token",
+    # longtail.py, checkpoint.py: checkpointed training of a learning-rate grid
+    "DECAYS",
+    "LONGTAIL_METRICS",
+    "LongtailSetup",
+    "GroupResult",
+    "lr_multiplier",
+    "evaluate_facts",
+    "train_group",
+    "train_one",
+    "group_records",
+    "choose_lr",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint_meta",
+    # longtail_records.py: the experiment's config, presets and records
+    "LONGTAIL_PRESETS",
+    "LR_CHOICE_RULE",
+    "LongtailConfig",
+    "RecordedLongtail",
+    "record_longtail",
+    # longtail_analysis.py: records -> curves, gaps, fits, comparisons
+    "LongtailCurves",
+    "TailGap",
+    "FactsFits",
+    "chosen_lrs",
+    "longtail_curves",
+    "bucket_frequencies",
+    "steps_to_reach",
+    "steps_to_reach_fit",
+    "tail_gap",
+    "facts_fits",
+    # longtail_verdicts.py: the claims of SPEC C.2 as verdict rows
+    "CHANCE_FACTOR",
+    "LongtailComparisons",
+    "longtail_comparisons",
 ]

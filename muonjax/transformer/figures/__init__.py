@@ -27,3 +27,8 @@ __all__ = [
     "fig9",
     "lr_grid_figure",
 ]
+
+# --- issue 15: the long-tailed facts figure (SPEC C.2) ------------------------------
+from muonjax.transformer.figures import longtail
+
+__all__ += ["longtail"]
