@@ -127,13 +127,15 @@ def _one_matrix_at_a_time(fn: Callable) -> Callable:
 @_one_matrix_at_a_time
 def svd(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``jnp.linalg.svd(x, full_matrices=False)``, safe to vmap on the CPU."""
-    return jnp.linalg.svd(x, full_matrices=False)
+    u, s, vt = jnp.linalg.svd(x, full_matrices=False)
+    return u, s, vt
 
 
 @_one_matrix_at_a_time
 def eigh(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``jnp.linalg.eigh(x)`` of a symmetric matrix, safe to vmap on the CPU."""
-    return jnp.linalg.eigh(x)
+    w, q = jnp.linalg.eigh(x)
+    return w, q
 
 
 def _singular_value_floor(s: jax.Array, shape: tuple[int, ...], rtol: ArrayLike | None):

@@ -15,7 +15,7 @@ import pytest
 
 import muonjax as mj
 from muonjax import cli
-from muonjax.engine import registry as _registry
+from muonjax.engine import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,14 +199,14 @@ class _Config:
     ],
 )
 def test_parse_value(field, text, value):
-    types = _registry._field_types(_Config)
-    assert _registry.parse_value(types[field], text) == value
+    types = settings.field_types(_Config)
+    assert settings.parse_value(types[field], text) == value
 
 
 @pytest.mark.parametrize(
     ("field", "text"), [("n", "1.5"), ("flag", "maybe"), ("dims", ""), ("mode", "x")]
 )
 def test_parse_value_rejects(field, text):
-    types = _registry._field_types(_Config)
+    types = settings.field_types(_Config)
     with pytest.raises(ValueError):
-        _registry.parse_value(types[field], text)
+        settings.parse_value(types[field], text)
