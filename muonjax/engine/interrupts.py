@@ -69,9 +69,26 @@ def as_interrupted(err: BaseException) -> Interrupted:
     return err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT)
 
 
+#: The last signal :func:`signals_raise` turned into :class:`Interrupted`.
+_received: list[int] = []
+
+
 def _raise(signum: int, frame: object) -> None:
     del frame
+    _received.append(signum)
     raise Interrupted(signum)
+
+
+def wrapped(err: BaseException) -> Interrupted | None:
+    """The :class:`Interrupted` inside ``err``, if a signal arrived in a host callback.
+
+    A host callback (``jax.pure_callback``) runs Python in the calling thread while
+    the program executes; a signal arriving then raises inside the callback, and XLA
+    hands it back wrapped in its own error.
+    """
+    if _received and "Interrupted" in str(err):
+        return Interrupted(_received[-1])
+    return None
 
 
 @contextlib.contextmanager
@@ -88,3 +105,4 @@ def signals_raise() -> Iterator[None]:
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+        _received.clear()

@@ -75,6 +75,7 @@ from muonjax import _validate
 from muonjax.engine.identity import cell_id as _cell_id
 from muonjax.engine.identity import cell_identity, key_fingerprint
 from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.interrupts import wrapped as interrupted_inside
 from muonjax.engine.memory import check_memory, projected_bytes
 from muonjax.engine.watchdog import Watchdog
 
@@ -735,6 +736,11 @@ def run_sweep(
                                 bar.update(1)
     except KeyboardInterrupt as err:
         raise as_interrupted(err).count(len(done), len(mine), computed) from None
+    except Exception as err:  # a signal inside a host callback comes back wrapped
+        stop = interrupted_inside(err)
+        if stop is None:
+            raise
+        raise stop.count(len(done), len(mine), computed) from None
     finally:
         if bar is not None:
             bar.close()
