@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import math
 import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -194,8 +195,46 @@ def _check_distributed(args: argparse.Namespace) -> bool:
     return True
 
 
+def _reach_coordinator(args: argparse.Namespace) -> str | None:
+    """Why the coordinator cannot be used, or ``None``: checked before JAX tries.
+
+    JAX's client aborts the process (no Python exception) when it cannot register
+    with the coordinator in time, so this checks first: process 0 that the port is
+    free to listen on, the others that something listens there within
+    ``--peer-timeout`` seconds.
+    """
+    if args.coordinator is None:
+        return None  # detected by JAX (SLURM, Open MPI, Cloud TPU)
+    host, _, port = args.coordinator.rpartition(":")
+    host = host.strip("[]")
+    if args.process_id == 0:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("::", int(port)))
+            except OSError as err:
+                return f"cannot listen on port {port} ({err.strerror or err})"
+        return None
+    deadline = time.monotonic() + args.peer_timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return None
+        except OSError as err:
+            if time.monotonic() >= deadline:
+                return f"nothing answers there ({err.strerror or err})"
+        time.sleep(0.2)
+
+
 def _join(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``jax.distributed.initialize`` with the options; errors exit 2."""
+    problem = _reach_coordinator(args)
+    if problem is not None:
+        raise _Stop(
+            f"{parser.prog}: error: could not join the run at --coordinator "
+            f"{args.coordinator} as process {args.process_id} of "
+            f"{args.num_processes} within {args.peer_timeout:g} s: {problem}",
+            2,
+        )
     try:
         jax.distributed.initialize(
             coordinator_address=args.coordinator,
@@ -259,8 +298,17 @@ def _execute(
         except ValueError as err:  # refused (lock, memory) or bad input found late
             parser.error(str(err))
     wall = time.perf_counter() - start
+    # The session's counts: with several processes, all of theirs.
+    session = (getattr(recorded, "manifest", None) or {}).get("sessions", [{}])[-1]
     sweep = getattr(recorded, "sweep", None)
-    done = f" ({sweep.computed} cells computed, {sweep.loaded} loaded)" if sweep else ""
+    done = ""
+    if "cells_computed" in session:
+        done = (
+            f" ({session['cells_computed']} cells computed, "
+            f"{session['cells_loaded']} loaded)"
+        )
+    elif sweep is not None:
+        done = f" ({sweep.computed} cells computed, {sweep.loaded} loaded)"
     print(f"{experiment.name} [{args.preset}] done in {wall:.1f} s{done}")
     for path in [*getattr(recorded, "table", []), *figures]:
         print(f"  {path}")

@@ -149,19 +149,20 @@ def run_lock(out_dir: str | os.PathLike, *, digest: str) -> Iterator[str]:
             stack.enter_context(directory_lock(out_dir, digest=digest))
         except DirectoryLocked as err:
             refused = err
-        token = secrets.randbits(62)
+        # int32: the broadcast keeps 32-bit values whether or not x64 is on.
+        token = secrets.randbits(31)
         multihost_utils.broadcast_one_to_all(
-            np.asarray([refused is None, token], np.int64)
+            np.asarray([refused is None, token], np.int32)
         )
         if refused is not None:
             raise refused
         with stack:
-            yield f"{token:016x}"
+            yield f"{token:08x}"
         return
-    ok, token = multihost_utils.broadcast_one_to_all(np.zeros(2, np.int64)).tolist()
+    ok, token = multihost_utils.broadcast_one_to_all(np.zeros(2, np.int32)).tolist()
     if not ok:
         raise DirectoryLocked(
             f"{out_dir} is in use by another run with a different configuration "
             "(process 0 names it)"
         )
-    yield f"{token:016x}"
+    yield f"{token:08x}"

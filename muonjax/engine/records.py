@@ -306,7 +306,10 @@ def make_dirs(path: Path) -> list[Path]:
     created = []
     for parent in [*reversed(path.parents), path]:
         if not parent.exists():
-            parent.mkdir()
+            try:
+                parent.mkdir()
+            except FileExistsError:  # another process (of the same run) was first
+                continue
             created.append(parent)
     return created
 
