@@ -118,8 +118,8 @@ class Experiment:
         x64: run (and plot) inside ``jax.enable_x64(True)``.
         presentation: config fields that change figures and fits only, never a
             cell's numbers; every other field is part of the cells' identity.
-        limits: ``{field: Interval}``, the range of each numeric field (of every
-            value of a tuple field).
+        limits: ``{field: Interval or Choices}``, the range or the allowed values
+            of a field (of every value of a tuple field).
         estimate_memory: optional ``estimate_memory(config) -> bytes`` per device,
             checked before anything is computed (besides the engine's own check of
             each compiled program).
@@ -162,7 +162,7 @@ def register_experiment(
     run: Callable[..., Any] | None = None,
     x64: bool = False,
     presentation: Sequence[str] = (),
-    limits: Mapping[str, str] | None = None,
+    limits: Mapping[str, Any] | None = None,
     estimate_memory: Callable[[Any], int] | None = None,
 ) -> Experiment:
     """Register an experiment under ``name`` and return it.
@@ -188,10 +188,10 @@ def register_experiment(
             Every other field is part of each cell's identity
             (:mod:`muonjax.engine.identity`); the test suite checks that a
             presentation field leaves the sweep unchanged.
-        limits: ``{field: interval}`` in interval notation, e.g.
-            ``{"n": "[1, inf)", "alphas": "(0, inf)", "noise": "[0, 1)"}``; checked
-            with the field's type before anything is computed
-            (:mod:`muonjax.engine.settings`).
+        limits: ``{field: interval or allowed values}``, e.g. ``{"n": "[1, inf)",
+            "alphas": "(0, inf)", "noise": "[0, 1)", "update_dtype": ("float32",
+            "float64")}``; checked with the field's type before anything is
+            computed (:mod:`muonjax.engine.settings`).
         estimate_memory: ``estimate_memory(config) -> int``, bytes per device;
             :func:`run_recorded` refuses a run that would not fit (unless forced).
     """

@@ -9,9 +9,10 @@ checked (:func:`validate_config`):
 - **finite**: no NaN or infinity in a float;
 - **size**: integers within ``[-2^31, 2^31)`` (array shapes and indices);
 - **tuples**: at least one value, no value twice (a grid axis);
-- **range**: the interval the experiment declares for the field
-  (``register_experiment(limits={"alphas": "(0, inf)", "n": "[1, inf)"})``: interval
-  notation, applied to every value of a tuple), and the engine's own for
+- **range**: what the experiment declares for the field
+  (``register_experiment(limits={"alphas": "(0, inf)", "n": "[1, inf)",
+  "update_dtype": ("float32", "float64")})``: an interval in interval notation, or
+  the allowed values; applied to every value of a tuple), and the engine's own for
   ``seeds``, ``chunk_size`` and ``root_seed``;
 - and whatever the config's own ``__post_init__`` checks.
 
@@ -80,6 +81,22 @@ class Interval:
         return f"{left}{end(self.lower)}, {end(self.upper)}{right}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Choices:
+    """The values a field may take, e.g. ``Choices(("float32", "float64"))``."""
+
+    values: tuple[Any, ...]
+
+    def __contains__(self, value: Any) -> bool:
+        return value in self.values
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(map(repr, self.values)) + "}"
+
+
+#: A field's declared range.
+Limit = Interval | Choices
+
 #: The engine's own ranges for the fields it reads.
 ENGINE_LIMITS = {
     "seeds": Interval.parse("[1, inf)"),
@@ -88,8 +105,8 @@ ENGINE_LIMITS = {
 }
 
 
-def parse_limits(config_type: type, limits: Mapping[str, str] | None) -> dict:
-    """``{field: Interval}`` from ``{field: "interval"}``, checked against the type."""
+def parse_limits(config_type: type, limits: Mapping[str, Any] | None) -> dict:
+    """``{field: Limit}`` from ``{field: "interval" or (allowed values)}``."""
     fields = field_types(config_type)
     out = {}
     for name, text in dict(limits or {}).items():
@@ -98,7 +115,17 @@ def parse_limits(config_type: type, limits: Mapping[str, str] | None) -> dict:
                 f"limits name {name!r}, which is not a field of "
                 f"{config_type.__name__}; fields: {', '.join(fields)}"
             )
-        out[name] = text if isinstance(text, Interval) else Interval.parse(text)
+        if isinstance(text, (Interval, Choices)):
+            out[name] = text
+        elif isinstance(text, str):
+            out[name] = Interval.parse(text)
+        elif isinstance(text, (tuple, list, frozenset, set)) and text:
+            out[name] = Choices(tuple(text))
+        else:
+            raise ValueError(
+                f"limits[{name!r}] must be an interval like '[0, inf)' or a tuple "
+                f"of allowed values, got {text!r}"
+            )
     return out
 
 
@@ -174,7 +201,7 @@ def parse_value(tp: Any, text: str) -> Any:
 # Validation.
 
 
-def _check_scalar(name: str, tp: Any, value: Any, limit: Interval | None) -> None:
+def _check_scalar(name: str, tp: Any, value: Any, limit: Limit | None) -> None:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -200,6 +227,8 @@ def _check_scalar(name: str, tp: Any, value: Any, limit: Interval | None) -> Non
     if tp is str:
         if not isinstance(value, str) or not value:
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if isinstance(limit, Choices) and value not in limit:
+            raise ValueError(f"{name} must be one of {limit}, got {value!r}")
         return
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -214,10 +243,11 @@ def _check_scalar(name: str, tp: Any, value: Any, limit: Interval | None) -> Non
     else:
         return  # a type the command line cannot set: the config checks it
     if limit is not None and value not in limit:
-        raise ValueError(f"{name} must lie in {limit}, got {value!r}")
+        where = "be one of" if isinstance(limit, Choices) else "lie in"
+        raise ValueError(f"{name} must {where} {limit}, got {value!r}")
 
 
-def validate_value(name: str, tp: Any, value: Any, limit: Interval | None) -> None:
+def validate_value(name: str, tp: Any, value: Any, limit: Limit | None) -> None:
     """Check one field's value against its type and range (see the module doc)."""
     if typing.get_origin(tp) is tuple:
         args = typing.get_args(tp)
@@ -236,13 +266,13 @@ def validate_value(name: str, tp: Any, value: Any, limit: Interval | None) -> No
 
 
 def validate_config(
-    config: Any, limits: Mapping[str, Interval] | None = None, *, label: str = ""
+    config: Any, limits: Mapping[str, Limit] | None = None, *, label: str = ""
 ) -> None:
     """Check every field of a config dataclass instance (see the module docstring).
 
     Args:
         config: the config.
-        limits: ``{field: Interval}`` declared by the experiment.
+        limits: ``{field: Limit}`` declared by the experiment.
         label: prefix of the message (e.g. ``"fig2: "``).
 
     Raises:
@@ -262,7 +292,7 @@ def resolve(
     name: str,
     seeds: int | None = None,
     overrides: Sequence[str] = (),
-    limits: Mapping[str, Interval] | None = None,
+    limits: Mapping[str, Limit] | None = None,
 ) -> Any:
     """``config`` with ``--seeds`` and ``--set key=value`` applied, then validated.
 

@@ -154,7 +154,10 @@ def read_table(path: str | os.PathLike) -> Table:
     if not path.exists():
         raise ValueError(f"no records table at {path}")
     try:
-        with path.open(newline="") as f:
+        text = path.read_text()
+        if text and not text.endswith("\n"):
+            raise ValueError("its last line is cut short (no final newline)")
+        with io.StringIO(text, newline="") as f:
             reader = csv.reader(f)
             columns = next(reader, None)
             if not columns:
