@@ -11,11 +11,12 @@ identity unless declared otherwise.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import types
 import typing
 
 import jax
 import pytest
+from grids import grids
 
 import muonjax as mj
 from muonjax import cli
@@ -53,7 +54,7 @@ def _scalar_candidates(tp, value, seen):
 def _candidates(tp, value, seen):
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         inner = next(a for a in args if a is not type(None))
         out = [] if value is None else [None]
         base = value if value is not None else inner(1)
@@ -99,32 +100,17 @@ def _perturbed(exp, config, name):
     return None
 
 
-def _grids(exp, config):
-    """The sweeps the experiment records for ``config``."""
-    if exp.sweep is not None:
-        grid = exp.sweep(config)
-    else:  # an experiment with its own run(): its module's sweep(s) function
-        module = sys.modules[exp.plot.__module__]
-        build = getattr(module, "sweep", None) or module.sweeps
-        grid = build(config)
-    if isinstance(grid, mj.Sweep):
-        return [grid]
-    if isinstance(grid, dict):
-        return list(grid.values())
-    return [g for g in grid if g is not None]
-
-
 def _ids(exp, config):
     context = run_context(exp.name, config, presentation=exp.presentation)
     key = jax.random.key(getattr(config, "root_seed", 0))
     ids = []
-    for grid in _grids(exp, config):
+    for grid in grids(exp, config):
         ids += [c.cell_id for c in grid.cells(key=key, context=context.as_identity())]
     return ids
 
 
 def _described(exp, config):
-    return [(g.describe(), [c.config for c in g.cells()]) for g in _grids(exp, config)]
+    return [(g.describe(), [c.config for c in g.cells()]) for g in grids(exp, config)]
 
 
 FIELDS = [
