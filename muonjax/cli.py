@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 import jax
 
+from muonjax._validate import printable
 from muonjax.engine.checks import ERROR, format_table, run_checks
 from muonjax.engine.interrupts import Interrupted, signals_raise
 from muonjax.engine.peers import PeerLost
@@ -59,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line on stderr (no usage block), exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
 
 
 class _Stop(Exception):

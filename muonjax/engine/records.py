@@ -54,6 +54,7 @@ import numpy as np
 
 from muonjax import _validate
 from muonjax._io import atomic_write_text, json_dumps
+from muonjax._validate import printable
 from muonjax.engine.identity import (
     NUMERICS_VERSION,
     RunContext,
@@ -284,18 +285,22 @@ def check_output_dir(path: str | os.PathLike) -> Path:
         ValueError: naming the path and why.
     """
     path = Path(path)
+    shown = printable(path)
     if path.exists() and not path.is_dir():
-        raise ValueError(f"--out {path} is a file, not a directory")
+        raise ValueError(f"--out {shown} is a file, not a directory")
     existing = path
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise ValueError(f"--out {path}: {existing} is a file, not a directory")
+        raise ValueError(
+            f"--out {shown}: {printable(existing)} is a file, not a directory"
+        )
     try:
         probe = tempfile.mkdtemp(prefix=".muonjax-probe-", dir=existing)
     except OSError as err:
         raise ValueError(
-            f"--out {path} is not writable ({existing}: {err.strerror or err})"
+            f"--out {shown} is not writable ({printable(existing)}: "
+            f"{err.strerror or err})"
         ) from None
     os.rmdir(probe)
     return path

@@ -30,6 +30,8 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from muonjax._validate import printable
+
 #: Integers must lie in ``[-INT_LIMIT, INT_LIMIT)``.
 INT_LIMIT = 2**31
 
@@ -309,7 +311,7 @@ def resolve(
             raise ValueError(f"--set expects key=value, got {item!r}")
         if key not in types_:
             raise ValueError(
-                f"--set {item}: {name} has no setting {key!r}; settings: "
+                f"--set {printable(item)}: {name} has no setting {key!r}; settings: "
                 f"{', '.join(types_)}"
             )
         try:
@@ -317,8 +319,8 @@ def resolve(
             validate_value(key, types_[key], value, ranges.get(key))
         except ValueError as err:
             raise ValueError(
-                f"--set {item}: bad value {text!r} for {key} "
-                f"({type_name(types_[key])}): {err}"
+                f"--set {printable(item)}: bad value {text!r} for {key} "
+                f"({type_name(types_[key])}): {printable(err)}"
             ) from None
         changes[key] = value
     if seeds is not None:
