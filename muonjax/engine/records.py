@@ -259,17 +259,6 @@ def add_session(
     return manifest
 
 
-def sessions_with(
-    out_dir: Path, started: str, computed: int, loaded: int
-) -> list[dict[str, Any]]:
-    """The sessions of ``out_dir``'s manifest (if any) plus a complete one now."""
-    previous = previous_manifest(out_dir) or {}
-    session = new_session(
-        started, status="complete", digest="", computed=computed, loaded=loaded
-    )
-    return [*previous.get("sessions", []), session]
-
-
 # --------------------------------------------------------------------------------------
 # Directories: created on demand, removed again when a run is refused.
 
