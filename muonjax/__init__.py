@@ -94,66 +94,76 @@ from muonjax.engine.table import (
     write_table,
 )
 from muonjax.gaussian.analysis.critical import (
-    MEASURE_CEILINGS,
-    MINIBATCH_RULES,
-    CapacityCurve,
     CriticalAnalysis,
-    CriticalBatchFit,
     analyze_critical_batch,
-    batch_grid,
+)
+from muonjax.gaussian.analysis.critical_curves import (
+    MEASURE_CEILINGS,
+    CapacityCurve,
+    CriticalBatchFit,
     capacity_curves,
-    critical_batch_sweep,
     fit_across_d,
     fit_critical_batch,
-    minibatch_cell,
 )
 from muonjax.gaussian.analysis.multistep import (
-    DEFAULT_GD_SCHEDULE,
-    MULTI_STEP_METRICS,
-    SCHEDULE_SHAPES,
     capacity_after,
+    capacity_fits,
     capacity_ratio,
     final_capacity,
-    gd_increasing_schedule,
-    lr_schedule,
-    multi_step_cell,
-    multi_step_optimizer,
-    multi_step_sweep,
     newton_schulz_reach,
-    parse_rule,
     step_curves,
     step_exponent_fits,
     step_gain_fits,
     stopping_steps,
 )
 from muonjax.gaussian.analysis.onestep import (
-    Difference,
     GroupFits,
-    RatioRow,
-    capacity_panel,
-    capacity_ratios,
     comparison_table,
-    difference_comparison,
-    exponent_difference,
-    exponent_panel,
     exponent_rows,
     fit_exponents,
+    precision_exclusions,
+    two_stage_fits,
+)
+from muonjax.gaussian.analysis.pairs import (
+    Difference,
+    RatioRow,
+    capacity_ratios,
+    difference_comparison,
+    exponent_difference,
+)
+from muonjax.gaussian.analysis.ridge import (
+    ridge_diagnostic,
+)
+from muonjax.gaussian.analysis.tables import (
     group_keys,
     group_label,
     local_slopes,
-    newton_ridge_diagnostic,
-    ns_variant_cell,
-    ns_variant_sweep,
-    paired_kappa_sweep,
-    parse_ns_variant,
-    read_newton_ridge_diagnostic,
     seed_matrix,
-    two_stage_fits,
 )
 from muonjax.gaussian.cells import (
+    MULTI_STEP_METRICS,
+    batch_grid,
+    critical_batch_sweep,
+    minibatch_cell,
+    multi_step_cell,
+    multi_step_sweep,
+    ns_variant_cell,
+    ns_variant_sweep,
     one_step_cell,
     one_step_sweep,
+    paired_kappa_sweep,
+    smoothing_cell,
+    smoothing_sweep,
     sweep_block_size,
+    w1_rank,
+)
+from muonjax.gaussian.figures._common import (
+    newton_ridge_diagnostic,
+    read_newton_ridge_diagnostic,
+)
+from muonjax.gaussian.figures.panels import (
+    capacity_panel,
+    exponent_panel,
 )
 from muonjax.gaussian.loop import (
     EarlyStopResult,
@@ -173,8 +183,22 @@ from muonjax.gaussian.metrics import (
     recovered,
 )
 from muonjax.gaussian.rules import (
+    MINIBATCH_RULES,
     RULES,
+    RuleSpec,
+    multi_step_optimizer,
     one_step_optimizer,
+    parse_ns_variant,
+    parse_rule,
+    rule_optimizer,
+    rule_spec,
+)
+from muonjax.gaussian.schedules import (
+    DEFAULT_GD_SCHEDULE,
+    SCHEDULE_SHAPES,
+    StepSize,
+    gd_increasing_schedule,
+    lr_schedule,
 )
 from muonjax.gaussian.scores import (
     PassResult,
@@ -234,6 +258,9 @@ from muonjax.stats.fit import (
     fit_power_law,
     fit_step_exponents,
     fit_two_stage,
+)
+from muonjax.stats.replicates import (
+    fit_power_law_replicates,
 )
 from muonjax.stats.slopes import (
     LineFit,
@@ -326,6 +353,10 @@ __all__ = [  # noqa: RUF022
     # Part A: rule names -> optimizers
     "RULES",
     "one_step_optimizer",
+    "RuleSpec",
+    "StepSize",
+    "rule_spec",
+    "rule_optimizer",
     # engine: sweeps (vmapped seeds, chunks, devices, cell keys)
     "Cell",
     "CellResult",
@@ -341,6 +372,9 @@ __all__ = [  # noqa: RUF022
     "one_step_cell",
     "one_step_sweep",
     "sweep_block_size",
+    "w1_rank",
+    "smoothing_cell",
+    "smoothing_sweep",
     # engine: records
     "Table",
     "read_table",
@@ -386,6 +420,7 @@ __all__ = [  # noqa: RUF022
     "fit_power_law",
     "fit_step_exponents",
     "fit_two_stage",
+    "fit_power_law_replicates",
     "LineFit",
     "WindowSlope",
     "fit_line",
@@ -424,6 +459,8 @@ __all__ = [  # noqa: RUF022
     "group_label",
     "local_slopes",
     "newton_ridge_diagnostic",
+    "precision_exclusions",
+    "ridge_diagnostic",
     "ns_variant_cell",
     "ns_variant_sweep",
     "paired_kappa_sweep",
@@ -449,6 +486,7 @@ __all__ = [  # noqa: RUF022
     "MULTI_STEP_METRICS",
     "SCHEDULE_SHAPES",
     "capacity_after",
+    "capacity_fits",
     "capacity_ratio",
     "final_capacity",
     "gd_increasing_schedule",

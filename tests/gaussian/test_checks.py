@@ -102,25 +102,61 @@ def test_table_lists_every_row(tiny_run):
     assert "(info)" in table
 
 
-def test_measure_one_step_is_one_step_on_the_seeds_task():
-    n, d, alpha = 300, 8, 1.5
-    got = _checks.measure_one_step(
-        "muon", n=n, d=d, alpha=alpha, seeds=2, dtype="float32"
+def test_a_check_and_its_figure_measure_the_same_tasks(tmp_path, tiny_run):
+    # The Muon/GD one-step checks measure through the sweep engine with the cells of
+    # Figure 2: at the check's sizes and seeds, `muonjax run fig2` gives the same
+    # counts, seed for seed (same task key, same root key, same cells).
+    sizes = registry._CHECKS["muon_one_step_exponent"].sizes["tiny"]
+    dims = ",".join(str(d) for d in sizes["dims"])
+    fig2 = mj.get_experiment("fig2")
+    config = registry.resolve_config(
+        fig2,
+        "quick",
+        seeds=sizes["seeds"],
+        overrides=[
+            f"n={sizes['n']}",
+            f"dims={dims}",
+            f"alphas={sizes['alpha']}",
+            *("rules=gd,muon", "with_loss=false", "fit_min_d=16", "n_boot=100"),
+        ],
     )
-    for s in range(2):
-        key = _checks._cell_key(0, n, d, _checks._alpha_id(alpha), 0, s)
-        task = mj.sample_task(n, d, alpha, key=jax.random.split(key)[0])
-        ref = mj.one_step(task, mj.muon_exact(1.0)).metrics
-        assert got["count"][s] == int(ref.count)
-        assert got["prefix"][s] == int(ref.prefix)
-    # Deterministic: a second call (no cache) gives the same numbers.
-    again = _checks.measure_one_step(
-        "muon", n=n, d=d, alpha=alpha, seeds=2, dtype="float32"
+    mj.run_recorded(fig2, config, tmp_path)
+    figure = mj.read_table(tmp_path)
+    check = _checks.one_step_table(sizes, ("gd", "muon"))
+    assert len(check) == len(figure) == 2 * len(sizes["dims"]) * sizes["seeds"]
+    for rule in ("gd", "muon"):
+        for d in sizes["dims"]:
+            for measure in ("count", "prefix"):
+                np.testing.assert_array_equal(
+                    mj.seed_matrix(check.where(rule=rule, d=d), measure=measure)[1],
+                    mj.seed_matrix(figure.where(rule=rule, d=d), measure=measure)[1],
+                    f"{rule} d={d} {measure}",
+                )
+    # And the registered check reports those very counts.
+    results, _ = tiny_run
+    muon = next(r for r in results if r.name == "muon_one_step_exponent")
+    means = [
+        float(v.mean())
+        for v in mj.seed_matrix(figure.where(rule="muon"), measure="count")[1]
+    ]
+    assert muon.details["mean_count"] == means
+
+
+def test_checks_share_measured_cells_through_the_cache():
+    sizes = registry._CHECKS["muon_beats_gd"].sizes["tiny"]
+    cache: dict = {}
+    first = _checks.one_step_table(sizes, ("muon",), dims=(16,), cache=cache)
+    assert len([k for k in cache if k[0] == "cell"]) == 1
+    # A second measurement that needs the same cell loads it (nothing recomputed:
+    # the cache entry is the very object stored).
+    stored = dict(cache)
+    again = _checks.one_step_table(sizes, ("gd", "muon"), dims=(16,), cache=cache)
+    assert all(cache[k] is v for k, v in stored.items())
+    np.testing.assert_array_equal(
+        again.where(rule="muon").data["count"], first.data["count"]
     )
-    np.testing.assert_array_equal(got["count"], again["count"])
-    assert np.all(got["rank"] == d)
-    with pytest.raises(ValueError, match="rule"):
-        _checks.measure_one_step("adam", n=n, d=d, alpha=alpha, seeds=1)
+    assert set(first.columns) >= {"rank", "count", "prefix"}
+    assert np.all(first.data["rank"] == 16)  # float64 Muon keeps every direction
 
 
 def _sizes(**kw):

@@ -1,15 +1,11 @@
-"""Unit tests of gaussian.analysis.onestep (Figures 2 and 6, Newton-Schulz variants).
+"""Tests of ``gaussian.analysis.onestep`` and ``tables`` (Figures 1a, 2, 6; the checks).
 
 Peers: ``numpy.polyfit`` on the log means (the fits), ``muonjax.fit_power_law`` and
-``muonjax.fit_two_stage`` called directly, a numpy bootstrap (the ratios),
-``numpy.linalg.svd`` / ``eigvalsh`` (directions, ridge diagnostic), and the core's
-``one_step_cell`` (the Newton-Schulz cell).
+``muonjax.fit_two_stage`` called directly, :func:`muonjax.paired_ratio` (the ratios).
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -156,14 +152,15 @@ def test_capacity_ratios_against_a_numpy_bootstrap():
         seed=3,
     )
     assert [r.keys["d"] for r in rows] == [16, 32, 64, 128]
-    rng = np.random.default_rng(3)
     for r in rows:
         _, (va,), _ = mj.seed_matrix(
             t.where(rule="muon", d=r.keys["d"]), measure="count"
         )
         _, (vb,), _ = mj.seed_matrix(t.where(rule="gd", d=r.keys["d"]), measure="count")
         assert r.ratio == pytest.approx(va.mean() / vb.mean(), rel=1e-12)
-        idx = rng.integers(0, 6, size=(400, 6))
+        # The one paired bootstrap of the stats layer: seeds resampled jointly by
+        # numpy's generator of the given seed, percentiles of the ratio of means.
+        idx = np.random.default_rng(3).integers(0, 6, size=(400, 6))
         ref = np.percentile(va[idx].mean(1) / vb[idx].mean(1), [2.5, 97.5])
         np.testing.assert_allclose(r.interval, ref)
         assert r.to_dict()["seeds"] == 6
@@ -207,162 +204,21 @@ def test_local_slopes_match_log_ratios():
     np.testing.assert_allclose(slopes["rule=muon, alpha=1.5"], ref)
 
 
-@pytest.mark.parametrize(
-    ("variant", "parsed"),
-    [
-        ("exact", None),
-        ("jordan:5", ("jordan", 5)),
-        ("polar_express:10", ("polar_express", 10)),
-    ],
-)
-def test_parse_ns_variant(variant, parsed):
-    assert mj.parse_ns_variant(variant) == parsed
-
-
-@pytest.mark.parametrize("bad", ["jordan", "jordan:0", "nope:5", "jordan:x", ""])
-def test_parse_ns_variant_rejects(bad):
-    with pytest.raises(ValueError, match="variant"):
-        mj.parse_ns_variant(bad)
-
-
-def test_ns_variant_cell_matches_one_step_cell_and_counts_directions():
-    n, d, alpha = 300, 12, 2.0
-    base = {
-        "n": n,
-        "d": d,
-        "alpha": alpha,
-        "muon_lr_scale": 2.0,
-        "with_loss": False,
-        "dtype": "float32",
-        "update_dtype": "float64",
-    }
-    key = jax.random.key(4)
-    key_task, _ = jax.random.split(key)
-    task = mj.sample_task(n, d, alpha, key=key_task)
-    g = np.asarray(mj.grad_at_zero(jax.tree.map(lambda x: x.astype(jnp.float64), task)))
-    u, s, vt = np.linalg.svd(g)
-    for variant, rule, extra in (
-        ("exact", "muon", {}),
-        ("jordan:2", "muon_ns", {"ns_coeffs": "jordan", "ns_steps": 2}),
-    ):
-        out = mj.ns_variant_cell({**base, "variant": variant}, key)
-        ref = mj.one_step_cell({**base, "rule": rule, **extra}, key)
-        assert int(out["count"]) == int(ref["count"])
-        assert int(out["prefix"]) == int(ref["prefix"])
-        # Peer: the variant's map of each singular value, through numpy's SVD.
-        if variant == "exact":
-            mapped = np.ones(d)
-        else:
-            x = np.asarray(mj.newton_schulz(jnp.asarray(g), steps=2, coeffs="jordan"))
-            mapped = np.diag(u.T @ x @ vt.T)
-        assert int(out["directions"]) == int(np.sum(mapped >= 0.5))
-    assert int(mj.ns_variant_cell({**base, "variant": "exact"}, key)["directions"]) == d
-    # Two quintic steps lift a small singular value by at most about 3.4445^2 from
-    # s / ||G||_F, which leaves the gradient's smallest one below 0.5:
-    assert s[-1] / np.linalg.norm(g) * 3.4445**2 < 0.5
-    assert (
-        int(mj.ns_variant_cell({**base, "variant": "jordan:2"}, key)["directions"]) < d
+def test_precision_exclusions_leave_out_points_where_w1_lost_directions():
+    t = _synthetic({("muon", 1.5): 1.3})
+    rank = t.data["d"].copy()
+    rank[(t.data["d"] == 128) & (t.data["seed"] == 2)] = 100  # a float cut
+    t = Table([*t.columns, "rank"], {**t.data, "rank": rank})
+    assert set(mj.precision_exclusions(t)) == {128.0}
+    assert "kept 100 < d=128" in mj.precision_exclusions(t)[128.0]
+    fits = mj.fit_exponents(
+        t, groups=("rule", "alpha"), n_boot=200, exclude=mj.precision_exclusions
     )
-
-
-def test_ns_variant_sweep_shares_tasks_with_one_step_sweep():
-    ns = mj.ns_variant_sweep(
-        n=200, dims=(8,), alphas=(1.5,), variants=("exact", "jordan:5")
+    fit = fits.get(rule="muon", alpha=1.5)
+    assert 128.0 not in fit.x.tolist()
+    assert [e.x for e in fit.excluded] == [128.0]
+    # A mapping applies to every group.
+    fixed = mj.fit_exponents(
+        t, groups=("rule", "alpha"), n_boot=200, exclude={16.0: "by hand"}
     )
-    ref = mj.one_step_sweep(n=200, dims=(8,), alphas=(1.5,), rules=("muon",))
-    keys = {c.key_data for c in ns.cells()}
-    assert keys == {c.key_data for c in ref.cells()}
-    with pytest.raises(ValueError, match="variant"):
-        mj.ns_variant_sweep(n=200, dims=(8,), alphas=(1.5,), variants=("bad",))
-
-
-def test_paired_kappa_sweep_shares_tasks_across_kappa():
-    grid = mj.one_step_sweep(
-        n=200, dims=(8,), alphas=(1.5,), rules=("newton",), kappas=(0.0, 1.0)
-    )
-    paired = mj.paired_kappa_sweep(grid)
-    assert "kappa_v" not in paired.key_axes
-    assert len({c.key_data for c in grid.cells()}) == 2
-    assert len({c.key_data for c in paired.cells()}) == 1
-    iso = mj.one_step_sweep(n=200, dims=(8,), alphas=(1.5,), rules=("muon",))
-    assert {c.key_data for c in paired.cells()} == {c.key_data for c in iso.cells()}
-    with pytest.raises(ValueError, match="kappa_v"):
-        mj.paired_kappa_sweep(iso)
-
-
-def test_newton_paired_kappa_is_invariant_without_ridge_effects():
-    """[derived] Newton's step is invariant under v -> A v: same counts at any kappa.
-
-    At these sizes every Hessian eigenvalue is far above the ridge (checked by the
-    diagnostic), so paired tasks give identical counts at kappa 0 and 0.5.
-    """
-    grid = mj.paired_kappa_sweep(
-        mj.one_step_sweep(
-            n=400,
-            dims=(8,),
-            alphas=(1.5,),
-            rules=("newton",),
-            kappas=(0.0, 0.5),
-            update_dtype="float64",
-            with_loss=False,
-            chunk_size=4,
-        )
-    )
-    res = mj.run_sweep(grid, seeds=2, key=jax.random.key(0))
-    counts = [r.metrics["count"][:, 0].tolist() for r in res.results]
-    assert counts[0] == counts[1]
-    diag = mj.newton_ridge_diagnostic(grid)
-    assert all(r["fraction_below_10x_ridge"] == 0 for r in diag)
-
-
-def test_newton_ridge_diagnostic_against_numpy(tmp_path):
-    grid = mj.one_step_sweep(
-        n=300, dims=(6,), alphas=(3.0,), rules=("gd", "newton"), newton_ridge=1e-3
-    )
-    diag = mj.newton_ridge_diagnostic(grid, root_seed=2, out_dir=tmp_path)
-    assert len(diag) == 1  # only the Newton cell
-    cell = next(c for c in grid.cells() if c.config["rule"] == "newton")
-    key_task, _ = jax.random.split(mj.cell_key(jax.random.key(2), cell, 0))
-    task = mj.sample_task(300, 6, 3.0, key=key_task)
-    task64 = jax.tree.map(lambda x: x.astype(np.float64), task)
-    sv, su = (np.asarray(m) for m in mj.hessian_factors_at_zero(task64))
-    prod = np.outer(
-        np.clip(np.linalg.eigvalsh(sv), 0, None),
-        np.clip(np.linalg.eigvalsh(su), 0, None),
-    )
-    assert diag[0]["fraction_below_ridge"] == pytest.approx(np.mean(prod < 1e-3))
-    assert diag[0]["fraction_below_10x_ridge"] == pytest.approx(np.mean(prod < 1e-2))
-    assert diag[0]["min_eigenvalue"] == pytest.approx(prod.min(), rel=1e-9)
-    assert mj.read_newton_ridge_diagnostic(tmp_path) == diag
-    assert mj.read_newton_ridge_diagnostic(tmp_path / "missing") == []
-
-
-def test_panels_draw_fits_and_predictions():
-    from matplotlib.figure import Figure
-
-    t = _synthetic({("muon", 1.5): 1.3, ("muon", 2.0): 1.2})
-    fits = mj.fit_exponents(t, groups=("rule", "alpha"), n_boot=200)
-    fig = Figure()
-    ax = fig.subplots()
-    zeros = mj.capacity_panel(
-        ax,
-        t,
-        series="alpha",
-        fits=fits,
-        fit_key=lambda a: {"rule": "muon", "alpha": a},
-        predict=lambda a: 1 + 1 / (2 * a),
-    )
-    assert zeros == 0
-    # Per alpha: one dashed fit line and one dotted prediction.
-    styles = [
-        line.get_linestyle() for line in ax.get_lines() if len(line.get_xdata()) == 20
-    ]
-    assert styles.count("--") == 2 and styles.count(":") == 2
-    dashed = next(line for line in ax.get_lines() if line.get_linestyle() == "--")
-    f = fits.get(rule="muon", alpha=1.5)
-    np.testing.assert_allclose(dashed.get_ydata(), f.predict(dashed.get_xdata()))
-    ax2 = fig.add_subplot(2, 1, 2)
-    mj.exponent_panel(
-        ax2, [(1 / a, fits.get(rule="muon", alpha=a)) for a in (1.5, 2.0)]
-    )
-    assert len(ax2.containers) == 1
+    assert fixed.get(rule="muon", alpha=1.5).x.tolist() == [32.0, 64.0, 128.0]

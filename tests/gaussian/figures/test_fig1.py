@@ -81,11 +81,11 @@ def test_fig1_resumes_and_replots(fig1_run, capsys):
 
 def test_fig1_presets_are_valid_and_their_sweeps_build():
     exp = _registry.get_experiment("fig1")
-    module = __import__(exp.run.__module__, fromlist=["sweeps"])
+    module = __import__(exp.sweep.__module__, fromlist=["sweep"])
     paper = exp.presets["paper"]
     assert paper.n == 100_000 and paper.seeds == 16 and paper.critical_alpha == 1.5
     assert min(paper.alphas) < 1 < max(paper.alphas)
-    parts = module.sweeps(paper)
+    parts = module.sweep(paper)
     assert set(parts) == {"population", "minibatch"}
     assert parts["minibatch"].fixed["max_batch_size"] == 2**22
     assert len(parts["population"].cells()) == 3 * 2 * len(paper.alphas)

@@ -103,7 +103,7 @@ def test_fig3_resumes_and_replots_from_records(fig3_run, capsys):
 
 def test_fig3_presets_are_valid_and_their_sweeps_build():
     exp = _registry.get_experiment("fig3")
-    module = __import__(exp.run.__module__, fromlist=["sweep"])
+    module = __import__(exp.sweep.__module__, fromlist=["sweep"])
     paper = exp.presets["paper"]
     assert paper.n == 100_000 and paper.seeds == 16 and paper.alpha == 1.5
     sizes = paper.batch_sizes

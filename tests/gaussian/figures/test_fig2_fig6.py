@@ -15,6 +15,7 @@ import pytest
 import muonjax as mj
 from muonjax import cli
 from muonjax.engine import registry as _registry
+from muonjax.gaussian import figures
 
 VERDICTS = {"consistent", "inconsistent", "inconclusive"}
 ROW_KEYS = {"claim", "group", "label", "estimate", "interval", "prediction", "verdict"}
@@ -119,7 +120,9 @@ def test_tiny_run_writes_records_figure_and_summary(
     assert (table.data["prefix"] <= table.data["count"]).all()
     manifest = mj.read_manifest(out)
     assert manifest["experiment"] == name
-    assert manifest["fit"] == {"fit_min_d": 8, "n_boot": 200}
+    # The fit settings are the config's (the figure module reads them there).
+    assert manifest["config"]["fit_min_d"] == 8
+    assert manifest["config"]["n_boot"] == 200
     summary = _check_summary(out, name)
     if name == "fig2":
         assert (out / "newton_ridge.json").exists()
@@ -133,12 +136,18 @@ def test_tiny_run_writes_records_figure_and_summary(
         assert (exact.data["directions"] == exact.data["d"]).all()
         assert any(r["label"] == "C_ns - C_exact" for r in summary["rows"])
     if name == "fig6":
-        assert manifest["paired_kappa"] is True
+        assert "kappa_v" not in manifest["sweep"]["key_axes"]
+        assert summary["meta"]["paired_kappa"] is True
         claims = {r["claim"].split(" [")[0] for r in summary["rows"]}
         assert claims == {
             "Newton unaffected by kappa",
             "Muon's advantage shrinks as kappa grows",
         }
+    # The figure module takes the records as a table too (default fit settings).
+    module = getattr(figures, name)
+    table_summary = module.summary(table)
+    assert table_summary.experiment == name and table_summary.rows
+    assert module.figure(table).axes
     # `muonjax plot DIR` redraws figure and summary from the records alone.
     for f in (f"{name}.png", "fit_summary.json"):
         (out / f).unlink()
