@@ -40,7 +40,7 @@ def grids(exp: mj.Experiment, config: Any) -> list[mj.Sweep]:
     if exp.sweep is not None:
         grid = exp.sweep(config)
     else:  # an experiment with its own run(): its module's sweep(s) function
-        module = sys.modules[exp.plot.__module__]
+        module = sys.modules[exp.run.__module__]
         build = getattr(module, "sweep", None) or module.sweeps
         grid = build(config)
     if isinstance(grid, mj.Sweep):
