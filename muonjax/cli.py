@@ -291,12 +291,21 @@ def _execute(
             )
             if jax.process_index() != 0:
                 return 0
-            figures = [] if args.no_plot else plot_recorded(experiment, out)
         except Interrupted as stop:
             raise _Stop(f"{parser.prog}: {stop.message()}", stop.exit_code) from None
         except PeerLost as err:
             raise _Stop(f"{parser.prog}: error: {err}", 1) from None
         except ValueError as err:  # refused (lock, memory) or bad input found late
+            parser.error(str(err))
+        try:
+            figures = [] if args.no_plot else plot_recorded(experiment, out)
+        except Interrupted as stop:
+            raise _Stop(
+                f"{parser.prog}: interrupted while drawing the figures; the records "
+                f"are complete: `muonjax plot {printable(out)}` draws them",
+                stop.exit_code,
+            ) from None
+        except ValueError as err:  # records that cannot be drawn
             parser.error(str(err))
     wall = time.perf_counter() - start
     # The session's counts: with several processes, all of theirs.
