@@ -42,10 +42,22 @@ from muonjax.cli import (
 from muonjax.engine.checks import (
     run_checks,
 )
+from muonjax.engine.interrupts import (
+    Interrupted,
+)
+from muonjax.engine.lock import (
+    DirectoryLocked,
+)
+from muonjax.engine.memory import (
+    MemoryLimitError,
+)
 from muonjax.engine.parts import (
     RecordedParts,
     read_part,
     record_parts,
+)
+from muonjax.engine.peers import (
+    PeerLost,
 )
 from muonjax.engine.records import (
     DirectoryStore,
@@ -361,6 +373,8 @@ __all__ = [  # noqa: RUF022
     "config_hash",
     "run_cell",
     "run_sweep",
+    "Interrupted",
+    "MemoryLimitError",
     # Part A: sweep cells
     "one_step_cell",
     "one_step_sweep",
@@ -381,6 +395,8 @@ __all__ = [  # noqa: RUF022
     "RecordedParts",
     "read_part",
     "record_parts",
+    "DirectoryLocked",
+    "PeerLost",
     # engine: experiments and checks
     "CheckContext",
     "CheckOutcome",

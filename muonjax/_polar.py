@@ -17,7 +17,8 @@ All three act on the singular values of ``G = U diag(s) V^T``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -98,6 +99,45 @@ def newton_schulz_coefficients(
     return np.concatenate([table, extra], axis=0)
 
 
+def _one_matrix_at_a_time(fn: Callable) -> Callable:
+    """``fn`` of one matrix; under ``jax.vmap`` on a CPU, a loop over the batch.
+
+    jaxlib 0.10.2's CPU LAPACK kernels (``gesdd``, ``syevd``, ...) split a *batched*
+    call into tasks on XLA's intra-op thread pool and block one pool thread until
+    they are done. When as many such calls run at once as the pool has threads
+    (several simulated devices each running a vmapped ``svd``, or two independent
+    ``eigh`` in one program), every thread waits for tasks that no thread is free to
+    run: the process hangs with the CPU idle. A native stack of the hang shows every
+    ``tf_XLAEigen`` thread in ``jax::ParallelBatchMap`` -> ``BlockingCounter::Wait``
+    under ``lapack_dgesdd_ffi``. A call on ONE matrix does its work on the calling
+    thread, so on the CPU a vmapped call becomes a sequential loop
+    (``jax.custom_batching.sequential_vmap``) of single-matrix calls; other
+    platforms (cuSOLVER on a GPU) keep the batched call. Each matrix goes through
+    the same LAPACK routine either way, so the results are the same.
+    """
+    looped = jax.custom_batching.sequential_vmap(fn)
+
+    @functools.wraps(fn)
+    def call(x):
+        return jax.lax.platform_dependent(x, cpu=looped, default=fn)
+
+    return call
+
+
+@_one_matrix_at_a_time
+def svd(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``jnp.linalg.svd(x, full_matrices=False)``, safe to vmap on the CPU."""
+    u, s, vt = jnp.linalg.svd(x, full_matrices=False)
+    return u, s, vt
+
+
+@_one_matrix_at_a_time
+def eigh(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``jnp.linalg.eigh(x)`` of a symmetric matrix, safe to vmap on the CPU."""
+    w, q = jnp.linalg.eigh(x)
+    return w, q
+
+
 def _singular_value_floor(s: jax.Array, shape: tuple[int, ...], rtol: ArrayLike | None):
     """Threshold below which a singular value counts as zero."""
     if rtol is None:
@@ -133,7 +173,7 @@ def polar(
     _check_matrix("g", g)
     if rtol is not None:
         _validate.real("rtol", rtol, lower=0.0)
-    u, s, vt = jnp.linalg.svd(g, full_matrices=False)
+    u, s, vt = svd(g)
     keep = s > _singular_value_floor(s, g.shape, rtol)
     return (u * keep.astype(g.dtype)[None, :]) @ vt
 
@@ -156,7 +196,7 @@ def smoothed_polar(
     """
     _check_matrix("g", g)
     _validate.real("lam", lam, lower=0.0)
-    u, s, vt = jnp.linalg.svd(g, full_matrices=False)
+    u, s, vt = svd(g)
     keep = s > _singular_value_floor(s, g.shape, rtol)
     lam = jnp.asarray(lam, s.dtype)
     safe = jnp.where(keep, s, jnp.ones_like(s))
@@ -225,5 +265,5 @@ def singular_value_map(g: Float[Array, "m n"], out: Float[Array, "m n"]) -> jax.
     ``U f(S) V^T`` this is ``f(s)``, so it shows what a Newton-Schulz variant does to
     each singular value of the real gradient.
     """
-    u, _, vt = jnp.linalg.svd(g, full_matrices=False)
+    u, _, vt = svd(g)
     return jnp.einsum("ik,ij,kj->k", u, out, vt)

@@ -18,6 +18,7 @@ from jaxtyping import Array, ArrayLike, Float
 from optax import ScalarOrSchedule
 
 from muonjax import _validate
+from muonjax._polar import eigh
 from muonjax._transforms import stateless
 from muonjax.gaussian.scores import population_grad
 from muonjax.gaussian.task import GaussianTask, check_task
@@ -76,22 +77,14 @@ def kronecker_factors(
 ) -> KroneckerFactors:
     """Eigendecompose the two symmetric PSD factors once (eigenvalues clipped at 0).
 
-    When both factors have the same size they go through ONE stacked ``eigh``: on
-    XLA's CPU runtime two batched (vmapped) LAPACK ``eigh`` calls that run at the
-    same time can each block a worker of the intra-op thread pool while waiting for
-    work queued on that same pool, which deadlocks a 2-core machine (seen with
-    jax 0.10.2 under ``jax.jit(jax.vmap(...))`` of a Newton step). One call holds
-    at most one worker.
+    Each factor goes through :func:`muonjax._polar.eigh`, one matrix per LAPACK call
+    (a loop under ``jax.vmap`` on the CPU): batched LAPACK calls running at the same
+    time deadlock jaxlib 0.10.2's CPU thread pool (see there).
     """
     _validate.shape("sigma_v", sigma_v, (None, sigma_v.shape[0]))
     _validate.shape("sigma_u", sigma_u, (None, sigma_u.shape[0]))
-    if sigma_v.shape == sigma_u.shape:
-        # One stacked eigh, never two concurrent ones (see the docstring).
-        ev, q = jnp.linalg.eigh(jnp.stack([sigma_v, sigma_u]))
-        (ev_v, ev_u), (q_v, q_u) = ev, q
-    else:
-        ev_v, q_v = jnp.linalg.eigh(sigma_v)
-        ev_u, q_u = jnp.linalg.eigh(sigma_u)
+    ev_v, q_v = eigh(sigma_v)
+    ev_u, q_u = eigh(sigma_u)
     return KroneckerFactors(q_v, jnp.maximum(ev_v, 0), q_u, jnp.maximum(ev_u, 0))
 
 
