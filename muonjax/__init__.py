@@ -23,6 +23,12 @@ from muonjax._polar import (
     singular_value_map,
     smoothed_polar,
 )
+from muonjax._precision import (
+    PRECISION,
+    DotSite,
+    default_precision_dots,
+    precision_policy,
+)
 from muonjax._transforms import (
     gd,
     muon_exact,
@@ -155,10 +161,12 @@ from muonjax.gaussian.loop import (
 from muonjax.gaussian.metrics import (
     Capacity,
     Metrics,
+    ScreenedCapacity,
     capacity,
     capacity_from_mask,
     evaluate,
     recovered,
+    screened_capacity,
 )
 from muonjax.gaussian.rules import (
     RULES,
@@ -178,6 +186,13 @@ from muonjax.gaussian.scores import (
     population_loss_and_grad,
     population_pass,
     sample_batch,
+    score_block_elements,
+)
+from muonjax.gaussian.screened import (
+    SCREENS,
+    ScreenedPass,
+    score_error_coefficient,
+    screened_recovery,
 )
 from muonjax.gaussian.task import (
     GaussianTask,
@@ -245,6 +260,11 @@ __version__ = "0.2.0.dev0"
 
 # In data-flow order (the order of the docstring), not alphabetical.
 __all__ = [  # noqa: RUF022
+    # precision policy: every product on a measured path states its precision
+    "PRECISION",
+    "DotSite",
+    "default_precision_dots",
+    "precision_policy",
     # matrix functions of a gradient (SPEC A.3, E)
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -284,6 +304,7 @@ __all__ = [  # noqa: RUF022
     "population_loss_and_grad",
     "population_pass",
     "sample_batch",
+    "score_block_elements",
     # Part A: capacity (SPEC A.4)
     "Capacity",
     "Metrics",
@@ -291,6 +312,13 @@ __all__ = [  # noqa: RUF022
     "capacity_from_mask",
     "evaluate",
     "recovered",
+    # Part A: screened capacity (reduced precision, rigorous bound, exact recheck)
+    "SCREENS",
+    "ScreenedCapacity",
+    "ScreenedPass",
+    "score_error_coefficient",
+    "screened_capacity",
+    "screened_recovery",
     # Part A: Newton (SPEC A.3)
     "KroneckerFactors",
     "hessian_factors_at_zero",

@@ -18,6 +18,7 @@ from jaxtyping import Array, ArrayLike, Float
 from optax import ScalarOrSchedule
 
 from muonjax import _validate
+from muonjax._precision import matmul
 from muonjax._transforms import stateless
 from muonjax.gaussian.scores import population_grad
 from muonjax.gaussian.task import GaussianTask, check_task
@@ -65,9 +66,9 @@ def hessian_factors_at_zero(
     check_task(task)
     p = task.p if weights is None else jnp.asarray(weights)
     _validate.shape("weights", p, (task.n,))
-    sigma_u = (task.u * p[:, None]).T @ task.u
+    sigma_u = matmul((task.u * p[:, None]).T, task.u)
     vbar = jnp.mean(task.v, axis=0)
-    sigma_v = task.v.T @ task.v / task.n - jnp.outer(vbar, vbar)
+    sigma_v = matmul(task.v.T, task.v) / task.n - jnp.outer(vbar, vbar)
     return sigma_v, sigma_u
 
 
@@ -114,9 +115,9 @@ def kronecker_ridge_solve(
     _validate.shape("g", g, (factors.q_v.shape[0], factors.q_u.shape[0]))
     _validate.finite_array("g", g)
     _validate.real("ridge", ridge, lower=0.0)
-    rotated = factors.q_v.T @ g @ factors.q_u
+    rotated = matmul(matmul(factors.q_v.T, g), factors.q_u)
     denom = jnp.outer(factors.ev_v, factors.ev_u) + jnp.asarray(ridge, g.dtype)
-    return factors.q_v @ (rotated / denom) @ factors.q_u.T
+    return matmul(matmul(factors.q_v, rotated / denom), factors.q_u.T)
 
 
 def newton_cg_direction(
