@@ -46,6 +46,15 @@ from muonjax.cli import (
 from muonjax.engine.checks import (
     run_checks,
 )
+from muonjax.engine.cost import (
+    Cost,
+    ShapeCost,
+    Work,
+    count_work,
+    declare_while_trips,
+    estimate,
+    format_cost,
+)
 from muonjax.engine.parts import (
     RecordedParts,
     read_part,
@@ -378,6 +387,14 @@ __all__ = [  # noqa: RUF022
     "run_recorded",
     "run_checks",
     "experiment_main",
+    # engine: the cost of a run before it runs (muonjax run --dry-run)
+    "Cost",
+    "ShapeCost",
+    "Work",
+    "count_work",
+    "declare_while_trips",
+    "estimate",
+    "format_cost",
     # stats: the bootstrap over seeds, fits, slopes, verdicts (SPEC D)
     "bootstrap_interval",
     "bootstrap_mean",

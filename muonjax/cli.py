@@ -23,6 +23,7 @@ from typing import Any
 import jax
 
 from muonjax.engine.checks import ERROR, format_table, run_checks
+from muonjax.engine.cost import estimate, format_cost
 from muonjax.engine.records import read_manifest
 from muonjax.engine.registry import (
     CHECK_PRESETS,
@@ -78,6 +79,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-plot", action="store_true", help="write the records, skip the figures"
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run nothing: print the cells, compiled shapes, flops, peak memory per "
+        "device and a projected wall time (compiles each shape and times this "
+        "device's products for a few seconds)",
+    )
     dist = parser.add_argument_group(
         "multi-host runs (see docs/sweeps.md; the output directory must be shared)"
     )
@@ -103,6 +111,9 @@ def _execute(
         )
     except ValueError as err:
         parser.error(str(err))
+    if args.dry_run:
+        print(format_cost(estimate(experiment, config)))
+        return 0
     manual = (args.coordinator, args.num_processes, args.process_id)
     if args.distributed or any(v is not None for v in manual):
         jax.distributed.initialize(
