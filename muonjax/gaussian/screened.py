@@ -133,19 +133,29 @@ class ScreenedPass(NamedTuple):
     bound: Float[Array, " m"]
 
 
-def _rounded_operands(x: jax.Array, screen: str, which: str) -> list[jax.Array]:
-    """The reduced-precision pieces of ``x``; float32 arrays of bf16 or tf32 values."""
+def _rounded_operands(
+    x: jax.Array, screen: str, which: str, emulate: bool
+) -> jax.Array:
+    """The reduced-precision pieces of ``x``, side by side along the contraction.
+
+    ``(rows, d)`` -> ``(rows, d)``, or ``(rows, 3d)`` for ``"bf16x3"``: bfloat16
+    arrays, or float32 arrays holding bfloat16 or TF32 values (``emulate``, and
+    ``"tf32"``, whose product takes float32 operands).
+    """
     f32 = jnp.float32
     if screen == "tf32":
-        return [
-            jax.lax.reduce_precision(x.astype(f32), exponent_bits=8, mantissa_bits=10)
-        ]
-    hi = x.astype(jnp.bfloat16).astype(f32)
+        return jax.lax.reduce_precision(
+            x.astype(f32), exponent_bits=8, mantissa_bits=10
+        )
+    hi = x.astype(jnp.bfloat16)
     if screen == "bf16":
-        return [hi]
-    lo = (x.astype(f32) - hi).astype(jnp.bfloat16).astype(f32)  # x - hi is exact
-    # s^ = hi_a.hi_v + lo_a.hi_v + hi_a.lo_v: concatenated along the contraction.
-    return [hi, lo, hi] if which == "queries" else [hi, hi, lo]
+        pieces = [hi]
+    else:
+        lo = (x.astype(f32) - hi.astype(f32)).astype(jnp.bfloat16)  # x - hi is exact
+        # s^ = hi_a.hi_v + lo_a.hi_v + hi_a.lo_v: one product over 3d terms.
+        pieces = [hi, lo, hi] if which == "queries" else [hi, hi, lo]
+    out = jnp.concatenate(pieces, axis=1)
+    return out.astype(f32) if emulate else out
 
 
 def _screen_product(a_s: jax.Array, v_s: jax.Array, screen: str, emulate: bool):
@@ -154,12 +164,11 @@ def _screen_product(a_s: jax.Array, v_s: jax.Array, screen: str, emulate: bool):
         return matmul(a_s, v_s.T)  # exact products, float32 accumulation
     dims = (((1,), (1,)), ((), ()))
     if screen == "tf32":
-        return jax.lax.dot_general(
-            a_s, v_s, dims, precision=jax.lax.DotAlgorithmPreset.TF32_TF32_F32
-        )
+        algorithm = jax.lax.DotAlgorithmPreset.TF32_TF32_F32
+        return jax.lax.dot_general(a_s, v_s, dims, precision=algorithm)
     return jax.lax.dot_general(
-        a_s.astype(jnp.bfloat16),
-        v_s.astype(jnp.bfloat16),
+        a_s,
+        v_s,
         dims,
         precision=jax.lax.DotAlgorithmPreset.BF16_BF16_F32,
         preferred_element_type=jnp.float32,
@@ -176,8 +185,8 @@ def _screened(w, u_q, targets, v, screen, block_size, emulate):
     dtype = jnp.result_type(w, v)
 
     a = matmul(u_q, w.T)  # the exact pass's queries, bit for bit
-    a_s = jnp.concatenate(_rounded_operands(a, screen, "queries"), axis=1)
-    v_s = jnp.concatenate(_rounded_operands(v, screen, "candidates"), axis=1)
+    a_s = _rounded_operands(a, screen, "queries", emulate)
+    v_s = _rounded_operands(v, screen, "candidates", emulate)
 
     # Threshold per query (module docstring): 2 kappa ||a_i|| max_j ||v_j||, with
     # room for the rounding of the norms and of the margin, plus underflow.
