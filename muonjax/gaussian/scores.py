@@ -7,8 +7,15 @@ score (for the margin), the log-normaliser and the softmax-weighted mean of ``V`
 and accumulate the loss and the ``(d_out, d_in)`` gradient. Peak memory is
 ``O(b n + n d)``; the ``n x n`` score matrix never exists.
 
-Flop counts (used by the benchmarks): margins ``2 n^2 d``; loss and gradient
-``4 n^2 d`` (two matmuls with the score block), plus lower-order terms.
+Passes over a score block: the product writes it; the margins read it once more
+(the target score is gathered, the best rival is the row maximum with the target
+set to ``-inf`` in place, :func:`target_scores` and :func:`rival_scores`); the loss
+and gradient add a row maximum, the exponential and the second product. Every
+product runs at ``Precision.HIGHEST`` (:mod:`muonjax._precision`).
+
+Flop counts (used by the benchmarks and :func:`muonjax.count_work`): margins
+``2 n^2 d``; loss and gradient ``4 n^2 d`` (two products with the score block), plus
+lower-order terms.
 
 References:
     SPEC A.2 ([seed] for the loss, [derived] for the blockwise evaluation).
