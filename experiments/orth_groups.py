@@ -30,6 +30,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import muonjax as mj
@@ -72,26 +73,12 @@ class OrthGroupsConfig:
     root_seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "num_groups",
-            "group_size",
-            "steps",
-            "record_points",
-            "seeds",
-            "chunk_size",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        k = self.num_groups * self.group_size
-        if self.dim and self.dim < k:
-            raise ValueError(f"dim must be 0 or >= K = {k}, got {self.dim}")
-        if not self.alphas or not all(0 <= a < 1 for a in self.alphas):
-            raise ValueError(f"alphas must lie in [0, 1), got {self.alphas}")
-        bad = [r for r in self.rules if r not in og.RULES]
-        if not self.rules or bad:
-            raise ValueError(f"rules must be among {og.RULES}, got {self.rules}")
-        if self.beta < 0 or self.gd_lr_p1 <= 0 or self.muon_lr <= 0:
-            raise ValueError("beta must be >= 0 and the steps > 0")
+        sweep(self)  # the library validates every setting (ValueError naming it)
+
+
+def sweep(config: OrthGroupsConfig) -> mj.Sweep:
+    """``rule x alpha``: each rule compiles once; the noise and the bases vmap."""
+    return og.groups_sweep(**og.sweep_settings(config))
 
 
 PRESETS = {
@@ -105,38 +92,16 @@ PRESETS = {
 }
 
 
-def sweep(config: OrthGroupsConfig) -> mj.Sweep:
-    """``rule x alpha``: each rule compiles once; the noise and the bases vmap."""
-    return og.dynamics_sweep(
-        axes={"rule": config.rules, "alpha": config.alphas},
-        fixed={
-            "M": config.num_groups,
-            "C": config.group_size,
-            "beta": config.beta,
-            "r": 1.0,
-            "embedding": "random",
-            "d": config.dim or config.num_groups * config.group_size,
-            "steps": config.steps,
-            "record_points": config.record_points,
-            "gd_lr_p1": config.gd_lr_p1,
-            "muon_lr": config.muon_lr,
-            "tra_lr": config.muon_lr / 2,
-            "sign_lr": config.muon_lr,
-        },
-        batched=("alpha",),
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """Figures (loss and accuracy per group) and the fit summary, from the records."""
-    out = Path(out_dir)
-    table = mj.read_table(out)
-    mj.write_fit_summary(out, og.groups_summary(table))
-    paths = og.save_figure(og.groups_figure(table), out / "orth_groups")
-    paths += og.save_figure(
-        og.groups_figure(table, accuracy=True), out / "orth_groups_accuracy"
+    return og.plot_records(
+        out_dir,
+        og.groups_summary,
+        {
+            "orth_groups": og.groups_figure,
+            "orth_groups_accuracy": functools.partial(og.groups_figure, accuracy=True),
+        },
     )
-    return paths
 
 
 EXPERIMENT = mj.register_experiment(

@@ -71,27 +71,12 @@ class OrthScalingConfig:
     root_seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "num_groups",
-            "group_size",
-            "gd_steps",
-            "record_points",
-            "seeds",
-            "chunk_size",
-            "horizon_min",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.points < 3:
-            raise ValueError(f"points must be >= 3 (a slope), got {self.points}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
-        if not self.betas or min(self.betas) <= 0:
-            raise ValueError(f"betas must be > 0, got {self.betas}")
-        if not 0 < self.gd_lr_min < self.gd_lr_max:
-            raise ValueError("need 0 < gd_lr_min < gd_lr_max")
-        if self.horizon_max <= self.horizon_min:
-            raise ValueError("need horizon_min < horizon_max")
+        sweep(self)  # the library validates every setting (ValueError naming it)
+
+
+def sweep(config: OrthScalingConfig) -> mj.Sweep:
+    """``rule x beta x point``: GD's steps and Muon's horizons share the index."""
+    return og.scaling_sweep(**og.sweep_settings(config))
 
 
 PRESETS = {
@@ -114,39 +99,11 @@ PRESETS = {
 }
 
 
-def sweep(config: OrthScalingConfig) -> mj.Sweep:
-    """``rule x beta x point``: GD's steps and Muon's horizons share the index."""
-    return og.dynamics_sweep(
-        axes={
-            "rule": ("gd", "muon"),
-            "beta": config.betas,
-            "point": tuple(range(config.points)),
-        },
-        fixed={
-            "M": config.num_groups,
-            "C": config.group_size,
-            "alpha": config.alpha,
-            "r": 1.0,
-            "embedding": "identity",
-            "points": config.points,
-            "gd_lr_min": config.gd_lr_min,
-            "gd_lr_max": config.gd_lr_max,
-            "gd_steps": config.gd_steps,
-            "muon_c": config.muon_c,
-            "horizon_min": config.horizon_min,
-            "horizon_max": config.horizon_max,
-            "record_points": config.record_points,
-        },
-        batched=("beta", "point"),
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure and the fit summary, from the records."""
-    out = Path(out_dir)
-    table = mj.read_table(out)
-    mj.write_fit_summary(out, og.scaling_summary(table))
-    return og.save_figure(og.scaling_figure(table), out / "orth_scaling")
+    return og.plot_records(
+        out_dir, og.scaling_summary, {"orth_scaling": og.scaling_figure}
+    )
 
 
 EXPERIMENT = mj.register_experiment(

@@ -71,26 +71,13 @@ class OrthSignGDConfig:
     root_seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "num_groups",
-            "group_size",
-            "steps",
-            "record_points",
-            "seeds",
-            "chunk_size",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        k = self.num_groups * self.group_size
-        if self.dim and self.dim < k:
-            raise ValueError(f"dim must be 0 or >= K = {k}, got {self.dim}")
-        if not self.alphas or not all(0 <= a < 1 for a in self.alphas):
-            raise ValueError(f"alphas must lie in [0, 1), got {self.alphas}")
-        bad = [r for r in self.rules if r not in og.RULES]
-        if not self.rules or bad:
-            raise ValueError(f"rules must be among {og.RULES}, got {self.rules}")
-        if not self.scales or min(self.scales) <= 0 or self.lr <= 0:
-            raise ValueError("scales and lr must be > 0")
+        sweep(self)  # the library validates every setting (ValueError naming it)
+
+
+def sweep(config: OrthSignGDConfig) -> mj.Sweep:
+    """``rule x alpha x scale``: each rule compiles once; noise, multipliers and
+    bases vmap."""
+    return og.signgd_sweep(**og.sweep_settings(config))
 
 
 PRESETS = {
@@ -111,36 +98,11 @@ PRESETS = {
 }
 
 
-def sweep(config: OrthSignGDConfig) -> mj.Sweep:
-    """``rule x alpha x scale``: each rule compiles once; noise, multipliers and
-    bases vmap."""
-    return og.dynamics_sweep(
-        axes={"rule": config.rules, "alpha": config.alphas, "scale": config.scales},
-        fixed={
-            "M": config.num_groups,
-            "C": config.group_size,
-            "beta": config.beta,
-            "r": 1.0,
-            "embedding": "random",
-            "d": config.dim or config.num_groups * config.group_size,
-            "steps": config.steps,
-            "record_points": config.record_points,
-            "record_linear": config.record_linear,
-            "gd_lr_p1": config.gd_lr_p1,
-            "muon_lr": config.lr,
-            "tra_lr": config.lr,
-            "sign_lr": config.lr,
-        },
-        batched=("alpha", "scale"),
-    )
-
-
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure and the fit summary, from the records."""
-    out = Path(out_dir)
-    table = mj.read_table(out)
-    mj.write_fit_summary(out, og.signgd_summary(table))
-    return og.save_figure(og.signgd_figure(table), out / "orth_signgd")
+    return og.plot_records(
+        out_dir, og.signgd_summary, {"orth_signgd": og.signgd_figure}
+    )
 
 
 EXPERIMENT = mj.register_experiment(

@@ -231,6 +231,10 @@ from muonjax.stats.bootstrap import (
     percentile_interval,
     resample_indices,
 )
+from muonjax.stats.deterministic import (
+    compare_point,
+    compare_window,
+)
 from muonjax.stats.fit import (
     BrokenPowerLawFit,
     ExcludedPoint,
@@ -417,6 +421,8 @@ __all__ = [  # noqa: RUF022
     "local_log_slopes",
     "log_grid",
     "window_slope",
+    "compare_point",
+    "compare_window",
     "Comparison",
     "combine_verdicts",
     "compare",

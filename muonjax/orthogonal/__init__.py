@@ -4,45 +4,44 @@ Li, Wang, Zhong, Lu, Wang (2026), *Muon in Associative Memory Learning: Training
 Dynamics and Scaling Laws*, arXiv 2602.05725. Use as ``from muonjax import
 orthogonal``.
 
-K = M C orthogonal query-answer pairs in M frequency groups of C queries, label noise
-alpha, embedding norm r, softmax retrieval (:func:`hierarchical_task`,
-:func:`power_law_task`). With orthonormal embeddings GD and Muon run exactly in
-K x K task coordinates (``run(..., path="task")``) or, since every rule here keeps
-the logits group-block symmetric, with O(M^2) numbers (``path="block"``, any K);
-SignGD and Adam act entrywise in the original coordinates (``path="full"``).
+The data path, in the order of ``__all__``:
 
-Measurements, one per row of SPEC B.3, return plain dataclasses whose
-``comparisons()`` list estimate, interval, prediction and sizes:
-:func:`measure_gd_noiseless` (Thm 4.1), :func:`measure_muon_noiseless` (Thm 4.2),
-:func:`measure_muon_noisy` (Thm 5.1), :func:`measure_gd_stability` (Prop 5.4),
-:func:`measure_scaling_laws` (Thms 5.7, 5.8), :func:`measure_block_symmetry`
-(Prop 6.1), :func:`measure_preconditioner` (Sec. 6), :func:`measure_tra_signgd`
-(Thm 6.3), :func:`measure_signgd_random_basis`. Figures: :func:`plot_group_losses`,
-:func:`plot_scaling_laws`, :func:`plot_signgd_oracle`.
+- task (:func:`hierarchical_task`, :func:`power_law_task`): K = M C orthogonal
+  query-answer pairs in M frequency groups of C queries, label noise alpha,
+  embedding norm r, softmax retrieval;
+- loss in three coordinate systems (:func:`task_state`, :func:`full_state`,
+  :func:`block_state`) and block-symmetric matrices (:func:`block_polar`);
+- update rules as optax transforms (:func:`optimizer`) and training runs
+  (:func:`run`): GD and Muon exactly in K x K task coordinates (``path="task"``) or
+  with O(M^2) numbers (``path="block"``, any K); SignGD and Adam entrywise in the
+  original coordinates (``path="full"``);
+- sweep cells and the experiments' sweeps (:func:`dynamics_cell`,
+  :func:`groups_sweep`, :func:`scaling_sweep`, :func:`signgd_sweep`,
+  :func:`symmetry_sweep`), and curves out of their records (:func:`cell_curves`);
+- analysis of the curves (:func:`gd_envelope`, :func:`imbalance_exponent`, ...;
+  the generic fits, slopes and bootstraps are :mod:`muonjax.stats`'s, re-exported
+  here under their 0.1.0 names);
+- the claims of SPEC B.3 (:mod:`muonjax.orthogonal.claims`): one ``measure_*`` per
+  row with its result dataclass, and the rows that compare it with the theory
+  (``*_outcome``), which the check catalogue (:mod:`muonjax.orthogonal.checks`,
+  loaded through ``muonjax.engine.registry.CHECK_MODULES``) registers;
+- figures and fit summaries from records (:func:`groups_summary`,
+  :func:`groups_figure`, ...) and from results (:func:`plot_group_losses`, ...).
 
-Toolkit wiring (issue 6, phase 2): the ten SPEC B.3 checks of ``muonjax check``
-(:mod:`muonjax.orthogonal.checks`, loaded through
-``muonjax.engine.registry.CHECK_MODULES``);
-slopes with honest intervals for deterministic curves (:func:`window_slope`, ranges
-over fit windows) and bootstraps over random bases (:func:`imbalance_exponent`,
-:func:`bootstrap_mean`); the sweep cell :func:`dynamics_cell` and
-:func:`dynamics_sweep` behind the experiments ``orth_groups``, ``orth_scaling`` and
-``orth_signgd``, whose summaries and figures are computed from their records
-(:func:`groups_summary`, :func:`scaling_summary`, :func:`signgd_summary`, and the
-``*_figure`` functions). See ``docs/partb.md``.
+See ``docs/partb.md``.
 """
 
 from muonjax.orthogonal.analysis import (
     GD_WINDOWS,
-    WindowSlope,
-    bootstrap_mean,
-    fraction_windows,
+    IMBALANCE_PROGRESS,
+    first_rise,
+    floored_log_ratio,
     gd_envelope,
     gd_scaling_slope,
+    horizon_windows,
     imbalance_exponent,
-    point_interval,
+    progress_index,
     step_grid,
-    window_slope,
 )
 from muonjax.orthogonal.block import (
     BlockMatrix,
@@ -57,26 +56,87 @@ from muonjax.orthogonal.block import (
 )
 from muonjax.orthogonal.cells import (
     TASK_KEYS,
-    cell_path,
     cell_steps,
     dynamics_cell,
     dynamics_sweep,
     horizons,
     learning_rate,
     recorded_steps,
+    symmetry_cell,
 )
-from muonjax.orthogonal.dynamics import Dynamics, init_params, run
-from muonjax.orthogonal.figures import (
+from muonjax.orthogonal.claims.noiseless import (
+    GDNoiselessResult,
+    MuonNoiselessResult,
+    gd_noiseless_outcome,
+    measure_gd_noiseless,
+    measure_muon_noiseless,
+    muon_noiseless_outcome,
+)
+from muonjax.orthogonal.claims.noisy import (
+    MuonNoisyResult,
+    measure_muon_noisy,
+    muon_noisy_outcome,
+)
+from muonjax.orthogonal.claims.scaling import (
+    ScalingLawResult,
+    gd_scaling_outcome,
+    measure_scaling_laws,
+    muon_scaling_outcome,
+)
+from muonjax.orthogonal.claims.signs import (
+    SignGDResult,
+    TraSignGDResult,
+    measure_signgd_random_basis,
+    measure_tra_signgd,
+    signgd_outcome,
+    signgd_result,
+    tra_signgd_outcome,
+)
+from muonjax.orthogonal.claims.stability import (
+    GDStabilityResult,
+    StabilityCase,
+    gd_stability_outcome,
+    measure_gd_stability,
+    softmax_hessian_top,
+)
+from muonjax.orthogonal.claims.symmetry import (
+    BlockSymmetryResult,
+    PreconditionerResult,
+    block_symmetry_outcome,
+    block_symmetry_result,
+    measure_block_symmetry,
+    measure_preconditioner,
+    preconditioner_outcome,
+)
+from muonjax.orthogonal.curves import (
     cell_curves,
+    column_values,
     group_curves,
-    groups_figure,
-    groups_summary,
-    scaling_figure,
-    scaling_summary,
-    signgd_figure,
-    signgd_summary,
-    summary_table_markdown,
+    num_groups,
+    num_queries,
+    sweep_table,
 )
+from muonjax.orthogonal.dynamics import (
+    Dynamics,
+    cell_path,
+    compare_rules,
+    init_params,
+    path_for,
+    run,
+)
+from muonjax.orthogonal.figures.groups import figure as groups_figure
+from muonjax.orthogonal.figures.groups import summary as groups_summary
+from muonjax.orthogonal.figures.output import plot_records
+from muonjax.orthogonal.figures.results import (
+    plot_group_losses,
+    plot_scaling_laws,
+    plot_signgd_oracle,
+)
+from muonjax.orthogonal.figures.scaling import figure as scaling_figure
+from muonjax.orthogonal.figures.scaling import summary as scaling_summary
+from muonjax.orthogonal.figures.signgd import figure as signgd_figure
+from muonjax.orthogonal.figures.signgd import summary as signgd_summary
+from muonjax.orthogonal.figures.style import RULE_LABELS, summary_table_markdown
 from muonjax.orthogonal.loss import (
     State,
     block_state,
@@ -88,38 +148,13 @@ from muonjax.orthogonal.loss import (
     task_state,
     to_task,
 )
-from muonjax.orthogonal.measure import (
-    BlockSymmetryResult,
-    Comparison,
-    GDNoiselessResult,
-    GDStabilityResult,
-    MuonNoiselessResult,
-    MuonNoisyResult,
-    PreconditionerResult,
-    ScalingLawResult,
-    SignGDResult,
-    StabilityCase,
-    TraSignGDResult,
-    compare_rules,
-    first_rise,
-    measure_block_symmetry,
-    measure_gd_noiseless,
-    measure_gd_stability,
-    measure_muon_noiseless,
-    measure_muon_noisy,
-    measure_preconditioner,
-    measure_scaling_laws,
-    measure_signgd_random_basis,
-    measure_tra_signgd,
-    path_for,
-    softmax_hessian_top,
-)
-from muonjax.orthogonal.plots import (
-    RULE_LABELS,
-    plot_group_losses,
-    plot_scaling_laws,
-    plot_signgd_oracle,
-    save_figure,
+from muonjax.orthogonal.sweeps import (
+    RUN_SETTINGS,
+    groups_sweep,
+    scaling_sweep,
+    signgd_sweep,
+    sweep_settings,
+    symmetry_sweep,
 )
 from muonjax.orthogonal.task import (
     HierarchicalTask,
@@ -144,106 +179,155 @@ from muonjax.orthogonal.updates import (
     scale_by_task_sign,
     task_sign,
 )
-from muonjax.stats.slopes import LineFit, fit_line, log_grid
+from muonjax.plotting import save_figure
+from muonjax.stats.bootstrap import bootstrap_mean
+from muonjax.stats.slopes import (
+    LineFit,
+    WindowSlope,
+    fit_line,
+    fraction_windows,
+    log_grid,
+    point_interval,
+    window_slope,
+)
+from muonjax.stats.verdict import Comparison
 
-__all__ = [
-    "GD_WINDOWS",
-    "PATHS",
-    "RULES",
-    "RULE_LABELS",
-    "TASK_KEYS",
-    "BlockMatrix",
-    "BlockSymmetryResult",
-    "Comparison",
-    "Dynamics",
-    "GDNoiselessResult",
-    "GDStabilityResult",
+__all__ = [  # noqa: RUF022  (data-flow order)
+    # task
     "HierarchicalTask",
-    "LineFit",
-    "MuonNoiselessResult",
-    "MuonNoisyResult",
-    "PreconditionerResult",
-    "ScalingLawResult",
-    "SignGDResult",
-    "StabilityCase",
-    "State",
-    "TraSignGDResult",
-    "WindowSlope",
+    "hierarchical_task",
+    "power_law_task",
+    "power_law_group_weights",
+    "random_orthonormal",
+    "query_frequencies",
+    "group_of_query",
+    "label_distribution",
+    "conditional_entropy",
+    "query_optimal_loss",
+    "optimal_loss",
+    "optimal_margin",
+    "task_summary",
+    # block-symmetric matrices
+    "BlockMatrix",
+    "zeros_block",
+    "block_to_dense",
+    "dense_to_block",
+    "block_symmetry_defect",
     "block_frobenius_norm",
     "block_max_abs",
     "block_polar",
     "block_sign",
-    "block_state",
-    "block_symmetry_defect",
-    "block_to_dense",
-    "bootstrap_mean",
-    "cell_curves",
-    "cell_path",
-    "cell_steps",
-    "compare_rules",
-    "conditional_entropy",
-    "dense_to_block",
-    "dynamics_cell",
-    "dynamics_sweep",
-    "first_rise",
-    "fit_line",
-    "fraction_windows",
-    "from_task",
-    "full_loss",
-    "full_state",
-    "gd_envelope",
-    "gd_scaling_slope",
-    "group_curves",
-    "group_of_query",
-    "groups_figure",
-    "groups_summary",
-    "hierarchical_task",
-    "horizons",
-    "imbalance_exponent",
-    "init_params",
-    "label_distribution",
-    "learning_rate",
-    "log_grid",
+    # loss, gradient, metrics
+    "State",
     "logit_residual",
-    "measure_block_symmetry",
-    "measure_gd_noiseless",
-    "measure_gd_stability",
-    "measure_muon_noiseless",
-    "measure_muon_noisy",
-    "measure_preconditioner",
-    "measure_scaling_laws",
-    "measure_signgd_random_basis",
-    "measure_tra_signgd",
-    "optimal_loss",
-    "optimal_margin",
+    "task_logits",
+    "task_state",
+    "to_task",
+    "from_task",
+    "full_state",
+    "full_loss",
+    "block_state",
+    # update rules
+    "RULES",
+    "PATHS",
+    "task_sign",
+    "scale_by_task_sign",
+    "scale_by_block_polar",
     "optimizer",
+    # training runs
+    "Dynamics",
+    "init_params",
+    "run",
+    "cell_path",
     "path_for",
+    "compare_rules",
+    # sweep cells and sweeps
+    "TASK_KEYS",
+    "horizons",
+    "cell_steps",
+    "recorded_steps",
+    "learning_rate",
+    "dynamics_cell",
+    "symmetry_cell",
+    "dynamics_sweep",
+    "groups_sweep",
+    "scaling_sweep",
+    "signgd_sweep",
+    "symmetry_sweep",
+    "RUN_SETTINGS",
+    "sweep_settings",
+    # curves out of records
+    "sweep_table",
+    "num_groups",
+    "num_queries",
+    "column_values",
+    "cell_curves",
+    "group_curves",
+    # analysis (the generic tools are muonjax.stats's, under their 0.1.0 names)
+    "step_grid",
+    "gd_envelope",
+    "GD_WINDOWS",
+    "gd_scaling_slope",
+    "horizon_windows",
+    "imbalance_exponent",
+    "IMBALANCE_PROGRESS",
+    "progress_index",
+    "first_rise",
+    "floored_log_ratio",
+    "LineFit",
+    "fit_line",
+    "log_grid",
+    "WindowSlope",
+    "window_slope",
+    "fraction_windows",
+    "point_interval",
+    "bootstrap_mean",
+    "Comparison",
+    # the claims of SPEC B.3: measurements, results, rows
+    "GDNoiselessResult",
+    "measure_gd_noiseless",
+    "gd_noiseless_outcome",
+    "MuonNoiselessResult",
+    "measure_muon_noiseless",
+    "muon_noiseless_outcome",
+    "MuonNoisyResult",
+    "measure_muon_noisy",
+    "muon_noisy_outcome",
+    "StabilityCase",
+    "GDStabilityResult",
+    "softmax_hessian_top",
+    "measure_gd_stability",
+    "gd_stability_outcome",
+    "ScalingLawResult",
+    "measure_scaling_laws",
+    "gd_scaling_outcome",
+    "muon_scaling_outcome",
+    "BlockSymmetryResult",
+    "measure_block_symmetry",
+    "block_symmetry_result",
+    "block_symmetry_outcome",
+    "PreconditionerResult",
+    "measure_preconditioner",
+    "preconditioner_outcome",
+    "TraSignGDResult",
+    "measure_tra_signgd",
+    "tra_signgd_outcome",
+    "SignGDResult",
+    "measure_signgd_random_basis",
+    "signgd_result",
+    "signgd_outcome",
+    # figures and fit summaries
+    "RULE_LABELS",
+    "groups_summary",
+    "groups_figure",
+    "scaling_summary",
+    "scaling_figure",
+    "signgd_summary",
+    "signgd_figure",
+    "summary_table_markdown",
+    "plot_records",
     "plot_group_losses",
     "plot_scaling_laws",
     "plot_signgd_oracle",
-    "point_interval",
-    "power_law_group_weights",
-    "power_law_task",
-    "query_frequencies",
-    "query_optimal_loss",
-    "random_orthonormal",
-    "recorded_steps",
-    "run",
     "save_figure",
-    "scale_by_block_polar",
-    "scale_by_task_sign",
-    "scaling_figure",
-    "scaling_summary",
-    "signgd_figure",
-    "signgd_summary",
-    "softmax_hessian_top",
-    "step_grid",
-    "summary_table_markdown",
-    "task_logits",
-    "task_sign",
-    "task_state",
-    "task_summary",
-    "to_task",
-    "window_slope",
-    "zeros_block",
 ]

@@ -1,20 +1,26 @@
-"""Analysis of Part B curves: slopes with honest intervals, envelopes, bootstraps.
+"""Analysis of Part B curves: envelopes, learned-group windows, imbalance, T*.
+
+Tables and arrays in, estimates out (no runs, no plotting, no file writing). The
+generic tools live in :mod:`muonjax.stats` (``window_slope``, ``fit_line``,
+``bootstrap_mean``, the verdict rule); what is here reads Part B's curves:
+
+- :func:`gd_envelope`, :func:`gd_scaling_slope`: GD tuned per horizon (the minimum
+  over a grid of constant steps) and its slope over learned-group windows
+  (:data:`GD_WINDOWS`, SPEC B.3 Thm 5.7);
+- :func:`horizon_windows`: the fit windows of Muon's excess over its horizons
+  (Thm 5.8);
+- :func:`imbalance_exponent`, :func:`progress_index`: how unevenly the frequency
+  groups progress (uniform progress, Thm 4.2), fitted with the one power-law fitter
+  (a bootstrap over random bases where there are several);
+- :func:`first_rise`: the end of Muon's noisy descent (Thm 5.1);
+- :func:`floored_log_ratio`: ``log10`` of a ratio of excess losses that may sit at
+  float64's resolution;
+- :func:`step_grid`: the steps a run records.
 
 The dynamics of :mod:`muonjax.orthogonal` are deterministic wherever the task is
-(GD, Muon and TRA-SignGD from ``W_0 = 0`` do not depend on the embedding's basis), so
-most measurements have no seeds to resample. A regression interval computed from
-the points of one trajectory is then far too narrow: the points are not
-independent, and what makes a measured slope differ from its asymptote is not noise
-but the curve's own bend (a log factor, a pre-asymptotic start). This module
-measures that bend instead: a slope is fitted over several *windows* of the curve
-(:func:`window_slope`), and its interval is the range of the slopes over the
-windows, widened by the main window's regression interval. A pre-asymptotic curve
-then shows as a wide interval, and a straight one as a narrow one.
-
-Where randomness does enter (SignGD and Adam act entrywise in a random basis), the
-shared bootstrap fitter :func:`muonjax.fit_power_law` resamples the bases
-(:func:`imbalance_exponent`), and :func:`bootstrap_mean` gives a percentile interval
-of a mean over bases (``scipy.stats.bootstrap``).
+(GD, Muon and TRA-SignGD from ``W_0 = 0`` do not depend on the embedding's basis),
+so most slopes here are window slopes (ranges over fit windows, the curve's bend);
+SignGD and Adam in a random basis have the bases as seeds.
 
 References:
     SPEC Part D (fits report estimate, interval, points used and a verdict);
@@ -30,16 +36,7 @@ from typing import Any
 import numpy as np
 
 from muonjax.stats import fit as _fit
-from muonjax.stats.bootstrap import bootstrap_mean  # noqa: F401  (re-exported)
-from muonjax.stats.slopes import (  # noqa: F401  (re-exported)
-    LineFit,
-    WindowSlope,
-    fit_line,
-    fraction_windows,
-    log_grid,
-    point_interval,
-    window_slope,
-)
+from muonjax.stats.slopes import WindowSlope, log_grid, window_slope
 
 
 def imbalance_exponent(
@@ -162,3 +159,63 @@ def step_grid(steps: int, points: int, *, extra: Sequence[int] = ()) -> np.ndarr
         [[0], log_grid(1, max(steps, 1), points), np.asarray(extra, np.int64)]
     ).astype(np.int64)
     return np.unique(grid[(grid >= 0) & (grid <= steps)])
+
+
+def horizon_windows(horizons: Any) -> tuple[tuple[float, float], ...]:
+    """Fit windows over ``n`` increasing horizons: all of them, the first and the
+    last ``max(3, n - 2)`` (main window first).
+
+    Args:
+        horizons: ``(n,)`` increasing horizons ``T_i``.
+
+    Returns:
+        Three ``(T_lo, T_hi)`` windows for :func:`muonjax.stats.window_slope`.
+
+    References:
+        SPEC B.3, Thm 5.8 [summary] (Muon's excess against ``T``).
+    """
+    hs = np.asarray(horizons)
+    n = hs.size
+    sub = max(3, n - 2)
+    return (
+        (float(hs[0]), float(hs[-1])),
+        (float(hs[0]), float(hs[sub - 1])),
+        (float(hs[n - sub]), float(hs[-1])),
+    )
+
+
+def first_rise(loss: np.ndarray) -> int:
+    """First ``t`` with ``L(t+1) >= L(t)`` (the end of the descent); ``len - 1`` if
+    the loss decreases throughout.
+
+    References:
+        SPEC B.3, Thm 5.1 [summary] (Muon's descent until ``T*``).
+    """
+    rise = np.nonzero(np.diff(loss) >= 0)[0]
+    return int(rise[0]) if rise.size else int(loss.shape[-1] - 1)
+
+
+#: The imbalance exponent is compared at matched progress: where a run's total
+#: excess first falls to this fraction of its initial value.
+IMBALANCE_PROGRESS = 0.1
+
+
+def progress_index(excess: Any, fraction: float = IMBALANCE_PROGRESS) -> int:
+    """First index where ``excess`` is down to ``fraction`` of its first value (the
+    last index if it never is): matched progress across rules."""
+    ex = np.asarray(excess)
+    hit = np.nonzero(ex <= fraction * ex[0])[0]
+    return int(hit[0]) if hit.size else len(ex) - 1
+
+
+def floored_log_ratio(numerator: Any, denominator: Any, l_star: float) -> np.ndarray:
+    """``log10(num / den)`` of excess losses, each floored at float64's resolution
+    of the loss, ``eps * max(L*, 1)``.
+
+    An excess below that resolution (GD can reach ``L*`` to rounding at small K,
+    even dip below it) is rounding, not a value: the floor keeps the ratio finite
+    and its sign meaningful.
+    """
+    res = np.finfo(np.float64).eps * max(float(l_star), 1.0)
+    num = np.maximum(np.asarray(numerator, np.float64), res)
+    return np.log10(num / np.maximum(np.asarray(denominator, np.float64), res))

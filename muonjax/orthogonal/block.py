@@ -163,7 +163,9 @@ def block_polar(
     if c > 1:
         s_max = jnp.maximum(s_max, jnp.max(jnp.abs(a)))
     floor = jnp.asarray(rtol, dt) * s_max
-    polar_s = (u * (s > floor).astype(dt)[None, :]) @ vt
+    polar_s = jnp.matmul(
+        u * (s > floor).astype(dt)[None, :], vt, precision=jax.lax.Precision.HIGHEST
+    )
     if c > 1:
         sign_a = jnp.where(jnp.abs(a) > floor, jnp.sign(a), 0).astype(dt)
     else:

@@ -32,6 +32,11 @@ SignGD and Adam on the full ``d x d`` path when the basis is random (they are
 entrywise in the original coordinates), on the block path for one-hot embeddings.
 The key draws the random basis; a deterministic cell ignores it.
 
+:func:`symmetry_cell` is the cell of the block-symmetry check (Prop. 6.1): every rule
+on the full ``d x d`` path, recording the block-symmetry defect of the iterates in
+task coordinates. It draws its basis exactly as :func:`dynamics_cell` does, so at
+the same task keys and seed both see the same basis.
+
 Precision: the cells build float64 tasks. Run them inside ``jax.enable_x64(True)``
 (the experiments do), so that Muon's exponentially small losses keep their digits.
 
@@ -50,10 +55,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from muonjax._polar import polar
-from muonjax.engine.sweep import Scalar, Sweep
+from muonjax.engine.sweep import CellFn, Scalar, Sweep
 from muonjax.orthogonal.analysis import step_grid
-from muonjax.orthogonal.dynamics import run
-from muonjax.orthogonal.loss import full_state
+from muonjax.orthogonal.block import block_symmetry_defect
+from muonjax.orthogonal.dynamics import cell_path, run
+from muonjax.orthogonal.loss import full_state, to_task
 from muonjax.orthogonal.task import (
     HierarchicalTask,
     optimal_loss,
@@ -66,14 +72,6 @@ F64 = jnp.float64
 
 #: Task parameters that make a cell's key: every rule sees the same basis for a seed.
 TASK_KEYS = ("M", "C", "beta", "alpha", "r", "embedding", "d")
-
-
-def cell_path(rule: str, embedding: str) -> str:
-    """The exact and cheapest path of ``rule``: ``"block"`` unless the rule is
-    entrywise (SignGD, Adam) in a random basis (``"full"``)."""
-    if rule in ("signgd", "adam") and embedding == "random":
-        return "full"
-    return "block"
 
 
 def horizons(config: Mapping[str, Any]) -> np.ndarray:
@@ -205,7 +203,9 @@ def dynamics_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Ar
         "horizon": jnp.broadcast_to(horizon, idx.shape),
         "loss": dyn.loss[idx],
         "excess": dyn.loss[idx] - l_star,
-        "accuracy": ga @ task.group_weights,
+        "accuracy": jnp.matmul(
+            ga, task.group_weights, precision=jax.lax.Precision.HIGHEST
+        ),
         "update_norm": dyn.update_norm[idx],
     }
     for g in range(task.num_groups):
@@ -215,13 +215,55 @@ def dynamics_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Ar
     return out
 
 
+def _task_defect(w: jax.Array, task: HierarchicalTask) -> jax.Array:
+    """Block-symmetry defect of ``W`` in task coordinates (``q_out^T W q_in``)."""
+    return block_symmetry_defect(to_task(w, task), task.group_size)
+
+
+def symmetry_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.Array]:
+    """Cell function: one run on the full ``d x d`` path, recording the
+    block-symmetry defect ``||A_t - proj(A_t)||_F / ||A_t||_F`` of ``A_t = q_out^T
+    W_t q_in`` at :func:`recorded_steps`.
+
+    Task keys as in :func:`dynamics_cell` (the same basis for the same seed); the
+    step is ``base_lr`` for every rule but GD, whose step is ``gd_lr_p1 / (r^4
+    p_1)`` (the steps of the 0.1.0 measurement: SignGD and Adam are not matched to
+    Muon's update norm here).
+
+    Returns:
+        ``{"step", "lr", "defect"}``, each ``(S,)``.
+
+    References:
+        SPEC B.3, Prop. 6.1 [summary].
+    """
+    rule = config["rule"]
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got rule={rule!r}")
+    task = _task(config, key)
+    if rule == "gd":
+        r = jnp.asarray(config.get("r", 1.0), F64)
+        eta = config["gd_lr_p1"] / (r**4 * jnp.max(query_frequencies(task)))
+    else:
+        eta = jnp.asarray(config["base_lr"], F64)
+    dyn = run(
+        task, rule, eta, steps=cell_steps(config), path="full", observe=_task_defect
+    )
+    idx = recorded_steps(config)
+    return {
+        "step": jnp.asarray(idx),
+        "lr": jnp.broadcast_to(eta, idx.shape),
+        "defect": dyn.observed[idx],
+    }
+
+
 def dynamics_sweep(
     axes: Mapping[str, Sequence[Scalar]],
     fixed: Mapping[str, Scalar],
     *,
     batched: Sequence[str] = (),
+    cell: CellFn | None = None,
 ) -> Sweep:
-    """A :class:`muonjax.Sweep` of :func:`dynamics_cell`.
+    """A :class:`muonjax.Sweep` of :func:`dynamics_cell` (or of ``cell``).
 
     Every rule sees the same random basis for a seed (the key depends on the task
     parameters only: :data:`TASK_KEYS` present in the config).
@@ -231,6 +273,8 @@ def dynamics_sweep(
         fixed: the other config keys (see the module docstring).
         batched: numeric axes vmapped with the seeds (``alpha``, ``beta``,
             ``scale``, ``point``); the others compile once per value.
+        cell: the cell function (default :func:`dynamics_cell`; e.g.
+            :func:`symmetry_cell`), with the same task keys.
 
     Returns:
         The sweep.
@@ -246,7 +290,7 @@ def dynamics_sweep(
         if rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got rule={rule!r}")
     return Sweep(
-        dynamics_cell,
+        dynamics_cell if cell is None else cell,
         axes=axes,
         fixed=fixed,
         batched=tuple(batched),

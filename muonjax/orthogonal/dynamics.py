@@ -4,16 +4,20 @@
 ``jax.vmap`` over learning rates (the rate is traced, so one compile serves the
 whole grid) and over seeds (build the task from a key inside the vmapped function).
 A new ``steps``, rule, path or task shape compiles again.
+
+Also here: :func:`cell_path` and :func:`path_for` (the cheapest exact path of a
+rule) and :func:`compare_rules` (several rules on one task).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float
 
@@ -43,6 +47,8 @@ class Dynamics(NamedTuple):
             step in ``W``); 0 at the last entry.
         params: the iterates ``W_0..W_T`` in the path's coordinates (stacked), or
             ``None`` unless asked for.
+        observed: ``observe(W_t, task)`` for ``t = 0..T`` (stacked), or ``None``
+            unless asked for.
     """
 
     loss: Float[Array, " T1"]
@@ -50,6 +56,7 @@ class Dynamics(NamedTuple):
     group_accuracy: Float[Array, "T1 M"]
     update_norm: Float[Array, " T1"]
     params: Any = None
+    observed: Any = None
 
 
 def init_params(task: HierarchicalTask, path: str):
@@ -67,8 +74,10 @@ def _norm(tree, task: HierarchicalTask, path: str) -> jax.Array:
     return jnp.linalg.norm(tree)
 
 
-@functools.partial(jax.jit, static_argnames=("rule", "steps", "path", "keep_params"))
-def _run(task, learning_rate, rule, steps, path, keep_params, opts):
+@functools.partial(
+    jax.jit, static_argnames=("rule", "steps", "path", "keep_params", "observe")
+)
+def _run(task, learning_rate, rule, steps, path, keep_params, observe, opts):
     state_fn = _STATE_FNS[path]
     tx = optimizer(rule, learning_rate, task, path=path, **opts)
     params = init_params(task, path)
@@ -89,6 +98,8 @@ def _run(task, learning_rate, rule, steps, path, keep_params, opts):
         )
         if keep_params:
             out = (*out, params)
+        if observe is not None:
+            out = (*out, observe(params, task))
         return (optax.apply_updates(params, updates), opt_state), out
 
     (params, _), hist = jax.lax.scan(step, (params, tx.init(params)), None, steps)
@@ -101,12 +112,22 @@ def _run(task, learning_rate, rule, steps, path, keep_params, opts):
     )
     if keep_params:
         tail = (*tail, params)
+    if observe is not None:
+        tail = (*tail, observe(params, task))
 
     def cat(h, e):
         return jnp.concatenate([h, e[None]])
 
     merged = [jax.tree.map(cat, h, e) for h, e in zip(hist, tail, strict=True)]
-    return Dynamics(*merged)
+    loss, group_loss, group_accuracy, update_norm = merged[:4]
+    return Dynamics(
+        loss,
+        group_loss,
+        group_accuracy,
+        update_norm,
+        params=merged[4] if keep_params else None,
+        observed=merged[-1] if observe is not None else None,
+    )
 
 
 def run(
@@ -117,6 +138,7 @@ def run(
     steps: int,
     path: str = "task",
     keep_params: bool = False,
+    observe: Callable[[Any, HierarchicalTask], Any] | None = None,
     rtol: ArrayLike | None = None,
     adam_b1: float = 0.9,
     adam_b2: float = 0.999,
@@ -135,6 +157,10 @@ def run(
             memory, any ``K``) or ``"full"`` (the ``d x d`` memory; needed for SignGD
             and Adam with random embeddings). See :mod:`muonjax.orthogonal`.
         keep_params: also return every iterate (memory ``T + 1`` parameter copies).
+        observe: ``observe(params, task) -> array``, evaluated at every iterate
+            inside the scan (``Dynamics.observed``): a measure of the iterates
+            without keeping them. A module-level function (it is a static argument
+            of the jitted run: a new function compiles again).
         rtol: relative zero tolerance of Muon's polar factor (SPEC E).
         adam_b1, adam_b2, adam_eps: Adam's hyperparameters.
 
@@ -157,4 +183,54 @@ def run(
     _validate.real("learning_rate", learning_rate, lower=0.0, lower_open=True)
     opts = {"rtol": rtol, "adam_b1": adam_b1, "adam_b2": adam_b2, "adam_eps": adam_eps}
     lr = jnp.asarray(learning_rate, task.dtype)
-    return _run(task, lr, rule, steps, path, bool(keep_params), opts)
+    return _run(task, lr, rule, steps, path, bool(keep_params), observe, opts)
+
+
+def cell_path(rule: str, embedding: str) -> str:
+    """The exact and cheapest path of ``rule``: ``"block"`` unless the rule is
+    entrywise (SignGD, Adam) in a random basis (``"full"``).
+
+    GD, Muon and TRA-SignGD keep the iterates block symmetric in task coordinates
+    from ``W_0 = 0`` in any orthonormal basis (Prop. 6.1), so the block path is
+    exact for them; SignGD and Adam are, only for one-hot embeddings.
+    """
+    if rule in ("signgd", "adam") and embedding == "random":
+        return "full"
+    return "block"
+
+
+def path_for(rule: str, task: HierarchicalTask) -> str:
+    """The cheapest exact path of ``rule`` on ``task`` (:func:`cell_path`)."""
+    return cell_path(rule, "identity" if task.is_identity else "random")
+
+
+def compare_rules(
+    task_fn: Callable[[], HierarchicalTask],
+    learning_rates: Mapping[str, float],
+    *,
+    steps: int,
+) -> dict[str, Dynamics]:
+    """Run several rules on one task and return their dynamics as numpy arrays.
+
+    Runs inside ``jax.enable_x64(True)`` (scoped to the call).
+
+    Args:
+        task_fn: builds the task (called inside float64 mode, so pass
+            ``dtype=jnp.float64`` to the constructor).
+        learning_rates: rule name -> ``eta``, e.g. ``{"gd": 30., "muon": 0.1}``.
+        steps: ``T``.
+
+    Returns:
+        rule name -> :class:`Dynamics` (numpy), each on :func:`path_for`'s path.
+
+    References:
+        SPEC B.4 [seed: per-group curves of GD, Muon, SignGD, TRA-SignGD, Adam].
+    """
+    with jax.enable_x64(True):
+        task = task_fn()
+        return {
+            rule: jax.tree.map(
+                np.asarray, run(task, rule, lr, steps=steps, path=path_for(rule, task))
+            )
+            for rule, lr in learning_rates.items()
+        }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -226,16 +227,7 @@ def hierarchical_task(
 
 
 def power_law_task(
-    num_groups: int,
-    group_size: int,
-    beta: ArrayLike,
-    *,
-    alpha: ArrayLike = 0.0,
-    norm: ArrayLike = 1.0,
-    embedding: str = "identity",
-    dim: int | None = None,
-    key: jax.Array | None = None,
-    dtype: object = jnp.float32,
+    num_groups: int, group_size: int, beta: ArrayLike, **options: Any
 ) -> HierarchicalTask:
     """The power-law preset: ``ptil_g proportional to g^(-beta)``.
 
@@ -243,24 +235,17 @@ def power_law_task(
         num_groups: ``M >= 1``.
         group_size: ``C >= 1``.
         beta: ``>= 0``.
-        alpha, norm, embedding, dim, key, dtype: as in :func:`hierarchical_task`.
+        **options: ``alpha``, ``norm``, ``embedding``, ``dim``, ``key``, ``dtype``,
+            keyword-only, as in :func:`hierarchical_task` (float32 by default).
 
     References:
         SPEC B.1 [seed: "power-decay"; summary for the form].
     """
     num_groups = _validate.positive_int("num_groups", num_groups)
     _validate.real("beta", beta, lower=0.0)
+    dtype = options.get("dtype", jnp.float32)
     weights = power_law_group_weights(num_groups, beta, dtype=dtype)
-    return hierarchical_task(
-        weights,
-        group_size,
-        alpha=alpha,
-        norm=norm,
-        embedding=embedding,
-        dim=dim,
-        key=key,
-        dtype=dtype,
-    )
+    return hierarchical_task(weights, group_size, **options)
 
 
 def query_frequencies(task: HierarchicalTask) -> Float[Array, " K"]:

@@ -48,8 +48,15 @@ def task_sign(
     q_out: Float[Array, "d K"],
     q_in: Float[Array, "d K"],
 ) -> Float[Array, "d d"]:
-    """``q_out sign(q_out^T G q_in) q_in^T``: the sign in the task basis."""
-    return q_out @ jnp.sign(q_out.T @ g @ q_in) @ q_in.T
+    """``q_out sign(q_out^T G q_in) q_in^T``: the sign in the task basis.
+
+    Products at ``HIGHEST`` precision (a TF32 product would flip the sign of small
+    task-basis entries on a GPU).
+    """
+    hi = jax.lax.Precision.HIGHEST
+    task_g = jnp.matmul(jnp.matmul(q_out.T, g, precision=hi), q_in, precision=hi)
+    out = jnp.matmul(q_out, jnp.sign(task_g), precision=hi)
+    return jnp.matmul(out, q_in.T, precision=hi)
 
 
 def scale_by_task_sign(

@@ -1,62 +1,15 @@
-"""Analysis helpers of the Part B checks: window slopes, bootstraps, envelopes.
+"""Analysis of Part B curves: imbalance, envelopes, windows, T*, floors.
 
-Peers: numpy's least squares (np.polyfit), scipy.stats.bootstrap, dense argmin.
+Peers: planted power laws, dense argmin, hand-counted indices. (The generic window
+slopes and bootstraps are tested with the stats layer, ``tests/stats``.)
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from scipy import stats
 
 from muonjax import orthogonal as og
-
-
-def test_window_slope_matches_polyfit_per_window():
-    t = np.arange(1, 2001, dtype=np.float64)
-    # A bent curve: the local slope runs from about -1.5 to -1.
-    y = 1.0 / t + 20.0 / t**1.5
-    windows = [(100, 2000), (10, 100), (500, 2000)]
-    ws = og.window_slope(t, y, windows, points=2000)
-    for (lo, hi), slope in zip(windows, ws.slopes, strict=True):
-        inside = (t >= lo) & (t <= hi)
-        ref = np.polyfit(np.log(t[inside]), np.log(y[inside]), 1)[0]
-        # Thinning to evenly log-spaced points changes the weights a little.
-        assert slope == pytest.approx(ref, abs=0.02)
-    assert ws.estimate == ws.slopes[0]
-    assert ws.interval[0] <= min(ws.slopes) and ws.interval[1] >= max(ws.slopes)
-    assert ws.n_windows_used == 3 and ws.ok
-
-
-def test_window_slope_exact_power_law_and_bad_input():
-    t = np.arange(1, 501, dtype=np.float64)
-    ws = og.window_slope(t, 7.0 * t**-2.0, [(10, 500), (1, 50)])
-    np.testing.assert_allclose(ws.slopes, [-2.0, -2.0], rtol=1e-10)
-    empty = og.window_slope(t, 1 / t, [(600, 700)])
-    assert math.isnan(empty.estimate) and not empty.ok
-    with pytest.raises(ValueError, match="increasing"):
-        og.window_slope(t[::-1], t, [(1, 10)])
-    with pytest.raises(ValueError, match="windows"):
-        og.window_slope(t, t, [])
-
-
-def test_bootstrap_mean_against_scipy():
-    v = np.array([1.0, 2.0, 4.0, 3.5, 2.5, 0.5])
-    mean, (lo, hi) = og.bootstrap_mean(v, seed=3)
-    ref = stats.bootstrap(
-        (v,),
-        np.mean,
-        method="percentile",
-        n_resamples=2000,
-        rng=np.random.default_rng(3),
-    ).confidence_interval
-    assert mean == pytest.approx(v.mean())
-    assert (lo, hi) == pytest.approx((ref.low, ref.high))
-    assert og.bootstrap_mean([2.0, 2.0]) == (2.0, (2.0, 2.0))
-    one_mean, one_ci = og.bootstrap_mean([5.0])
-    assert one_mean == 5.0 and all(map(math.isnan, one_ci))
 
 
 def test_imbalance_exponent_recovers_a_power_of_the_group_index():
@@ -85,4 +38,26 @@ def test_step_grid_and_point_interval():
     assert grid[0] == 0 and grid[-1] == 1000
     assert {999, 17} <= set(grid.tolist()) and 5000 not in grid
     assert np.all(np.diff(grid) > 0)
-    assert og.point_interval([3.0, float("nan"), -1.0, 2.0]) == (-1.0, 3.0)
+
+
+def test_horizon_windows_all_first_and_last():
+    hs = np.array([32, 64, 128, 256, 512, 1024])
+    assert og.horizon_windows(hs) == ((32, 1024), (32, 256), (128, 1024))
+    # Three horizons: every window is all of them (max(3, n - 2) = 3).
+    assert og.horizon_windows([1, 2, 3]) == ((1, 3), (1, 3), (1, 3))
+
+
+def test_first_rise_and_progress_index():
+    loss = np.array([5.0, 4.0, 3.0, 3.0, 2.0])
+    assert og.first_rise(loss) == 2  # L(3) >= L(2): the descent ends at t = 2
+    assert og.first_rise(np.array([3.0, 2.0, 1.0])) == 2  # never rises: last index
+    excess = np.array([1.0, 0.5, 0.2, 0.09, 0.01])
+    assert og.progress_index(excess) == 3  # first value <= 0.1 x the first
+    assert og.progress_index(excess, 0.005) == 4  # never reached: last index
+
+
+def test_floored_log_ratio_floors_rounding_level_excess():
+    eps = np.finfo(np.float64).eps
+    got = og.floored_log_ratio([1e-3, 0.0, -1e-20], [1e-5, 1e-5, 0.0], l_star=2.0)
+    res = 2.0 * eps  # eps * max(L*, 1)
+    np.testing.assert_allclose(got, [2.0, np.log10(res / 1e-5), 0.0], rtol=1e-12)

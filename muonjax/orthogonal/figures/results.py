@@ -1,10 +1,10 @@
-"""Figures of the orthogonal memory, as library functions (matplotlib, no pyplot).
+"""Figures of measurement results (not records): per-group curves, scaling laws,
+SignGD against the oracle.
 
-Each function takes the plain results of :mod:`muonjax.orthogonal.measure` (or
-:class:`Dynamics` objects), draws on a new ``matplotlib.figure.Figure`` (rendered by
-the Agg canvas, so no display and no global backend switch are needed), writes
-``<path>.png`` and ``<path>.pdf`` when ``path`` is given, and returns the figure.
-matplotlib is imported on the first call, so ``import muonjax`` stays light.
+Each function takes the plain results of :mod:`muonjax.orthogonal.claims` (or
+:class:`~muonjax.orthogonal.Dynamics` objects), draws on a new
+``matplotlib.figure.Figure``, writes ``<path>.png`` and ``<path>.pdf`` with
+:func:`muonjax.save_figure` (atomic) when ``path`` is given, and returns the figure.
 
 References:
     SPEC B.4 [seed: per-group curves, scaling-law fits, the SignGD comparison].
@@ -20,58 +20,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from muonjax.orthogonal.dynamics import Dynamics
+from muonjax.orthogonal.figures.style import (
+    RULE_LABELS,
+    colormap,
+    group_colors,
+    new_figure,
+    positive,
+)
+from muonjax.plotting import save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _figure(**kwargs) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(layout="constrained", **kwargs)
-
-
-def _cmap(name: str):
-    from matplotlib import colormaps
-
-    return colormaps[name]
-
-
-#: Display names of the update rules.
-RULE_LABELS = {
-    "gd": "GD",
-    "muon": "Muon",
-    "signgd": "SignGD",
-    "tra_signgd": "TRA-SignGD (oracle)",
-    "adam": "Adam",
-}
-
-
-def save_figure(fig: Figure, path: str | Path | None) -> list[Path]:
-    """Write ``fig`` as ``<path>.png`` (150 dpi) and ``<path>.pdf``; returns the files.
-
-    A suffix on ``path`` is dropped; parent folders are created.
-    """
+def _save(fig: Figure, path: str | Path | None) -> list[Path]:
+    """Save ``fig`` at ``path`` (a ``.png`` / ``.pdf`` suffix is dropped), if given."""
     if path is None:
         return []
     stem = Path(path)
-    stem = stem.with_suffix("") if stem.suffix in (".png", ".pdf") else stem
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    out = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(out[0], dpi=150, bbox_inches="tight")
-    fig.savefig(out[1], bbox_inches="tight")
-    return out
-
-
-def _group_colors(m: int) -> list:
-    cmap = _cmap("viridis")
-    return [cmap(g / max(m - 1, 1)) for g in range(m)]
-
-
-def _positive(x: np.ndarray, floor: float = 1e-300) -> np.ndarray:
-    """Values for a log axis: non-positive (or rounding-level) values become nan."""
-    x = np.asarray(x, np.float64)
-    return np.where(x > floor, x, np.nan)
+    return save_figure(
+        fig, stem.with_suffix("") if stem.suffix in (".png", ".pdf") else stem
+    )
 
 
 def plot_group_losses(
@@ -102,7 +71,7 @@ def plot_group_losses(
     """
     rules = list(dict.fromkeys(r for row in rows.values() for r in row))
     n_rows, n_cols = len(rows), len(rules)
-    fig = _figure(figsize=(3.2 * n_cols + 0.6, 2.8 * n_rows + 0.4))
+    fig = new_figure(figsize=(3.2 * n_cols + 0.6, 2.8 * n_rows + 0.4))
     axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex="row", sharey="row")
     for i, (row_label, runs) in enumerate(rows.items()):
         l_star = 0.0 if optimal_losses is None else optimal_losses.get(row_label, 0.0)
@@ -114,9 +83,9 @@ def plot_group_losses(
             dyn = runs[rule]
             y = np.asarray(dyn.group_accuracy if accuracy else dyn.group_loss)
             if not accuracy:
-                y = _positive(y - l_star)
+                y = positive(y - l_star)
             t = np.arange(y.shape[0])
-            colors = _group_colors(y.shape[1])
+            colors = group_colors(y.shape[1])
             for g in range(y.shape[1]):
                 ax.plot(t, y[:, g], color=colors[g], lw=1.2, label=f"group {g + 1}")
             if not accuracy:
@@ -136,7 +105,7 @@ def plot_group_losses(
         fig.legend(handles, labels, loc="outside right center", fontsize=8)
     if title:
         fig.suptitle(title)
-    save_figure(fig, path)
+    _save(fig, path)
     return fig
 
 
@@ -154,12 +123,12 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
     """
     sz = result.sizes
     beta, log_k = sz["beta"], sz["log_k"]
-    fig = _figure(figsize=(6.4, 4.6))
+    fig = new_figure(figsize=(6.4, 4.6))
     ax = fig.subplots()
     t = np.arange(1, result.gd_envelope.shape[0])
     ax.plot(
         t,
-        _positive(result.gd_envelope[1:], 1e-14),
+        positive(result.gd_envelope[1:], 1e-14),
         color="C0",
         lw=1.2,
         label="GD, best constant step per T",
@@ -187,7 +156,7 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
     hs = result.muon_t
     ax.plot(
         hs,
-        _positive(result.muon_excess),
+        positive(result.muon_excess),
         "s",
         color="C3",
         ms=4,
@@ -195,7 +164,7 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
     )
     ax.plot(
         hs,
-        _positive(result.muon_excess_avg),
+        positive(result.muon_excess_avg),
         "^",
         color="C1",
         ms=4,
@@ -234,7 +203,7 @@ def plot_scaling_laws(result, *, path: str | Path | None = None) -> Figure:
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
-    save_figure(fig, path)
+    _save(fig, path)
     return fig
 
 
@@ -250,34 +219,34 @@ def plot_signgd_oracle(result, *, path: str | Path | None = None) -> Figure:
         step multiplier); right, per-group excess at ``T`` against group index.
     """
     l_star = result.l_star
-    fig = _figure(figsize=(10.0, 4.2))
+    fig = new_figure(figsize=(10.0, 4.2))
     ax, bx = fig.subplots(1, 2)
     t = np.arange(result.muon_loss.shape[0])
     lr = result.sizes["lr"]
     ax.plot(
         t,
-        _positive(result.muon_loss - l_star),
+        positive(result.muon_loss - l_star),
         color="C3",
         lw=1.8,
         label=f"Muon (eta={lr:g})",
     )
     ax.plot(
         t,
-        _positive(result.tra_loss - l_star),
+        positive(result.tra_loss - l_star),
         "--",
         color="C2",
         lw=1.5,
         label=f"TRA-SignGD (eta={lr / 2:g}, oracle basis)",
     )
     gd_label = f"GD (eta p_1 = {result.sizes.get('gd_lr_p1', float('nan')):g})"
-    ax.plot(t, _positive(result.gd_loss - l_star), color="C0", lw=1.2, label=gd_label)
-    cmap = _cmap("Greys")
+    ax.plot(t, positive(result.gd_loss - l_star), color="C0", lw=1.2, label=gd_label)
+    cmap = colormap("Greys")
     mults = result.multipliers
     for k, mlt in enumerate(mults):
         y = result.signgd_loss[:, k].mean(axis=0) - l_star
         ax.plot(
             t,
-            _positive(y),
+            positive(y),
             color=cmap(0.35 + 0.6 * k / max(len(mults) - 1, 1)),
             lw=1.2,
             label=f"SignGD random basis, {mlt:g} x matched step",
@@ -306,12 +275,12 @@ def plot_signgd_oracle(result, *, path: str | Path | None = None) -> Figure:
         ("GD", result.gd_group_loss[-1], "C0"),
     )
     for label, y, color in rows:
-        bx.plot(groups, _positive(y - l_star), "o-", color=color, ms=4, label=label)
+        bx.plot(groups, positive(y - l_star), "o-", color=color, ms=4, label=label)
     bx.set_yscale("log")
     bx.set_xlabel("frequency group g (1 = most frequent)")
     bx.set_ylabel(f"group excess loss at T={t[-1]}")
     bx.legend(fontsize=7)
     bx.grid(True, alpha=0.3)
     bx.set_title("uniform progress: flat is Muon-like", fontsize=9)
-    save_figure(fig, path)
+    _save(fig, path)
     return fig
