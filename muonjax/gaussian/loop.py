@@ -70,10 +70,6 @@ def _check_common(task, batch_size, block_size, key):
     return batch_size, block_size
 
 
-def _cast_task(task: GaussianTask, dtype: Any) -> GaussianTask:
-    return task if dtype is None else jax.tree.map(lambda x: x.astype(dtype), task)
-
-
 def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
     if update_dtype is None:
         return None
@@ -93,12 +89,13 @@ def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
     ),
 )
 def _one_step(task, tx, key, batch_size, block_size, with_loss, update_dtype, screen):
-    hi = _cast_task(task, update_dtype)
+    dt = task.u.dtype if update_dtype is None else update_dtype
     weights = None
     if batch_size is not None:
         idx = sample_batch(task, batch_size, key=key)
-        weights = batch_frequencies(idx, task.n, dtype=hi.u.dtype)
-    g = grad_at_zero(hi, weights=weights)
+        weights = batch_frequencies(idx, task.n, dtype=dt)
+    # The sum runs in update_dtype block by block: no float64 copy of the task.
+    g = grad_at_zero(task, weights=weights, dtype=dt)
     w0 = jnp.zeros_like(g)
     updates, _ = tx.update(g, tx.init(w0), w0)
     w1 = optax.apply_updates(w0, updates)

@@ -38,7 +38,7 @@ covers the blockwise alignment of tensor cores) and Cauchy-Schwarz,
 Summing, ``|s^_ij - s~_ij| <= kappa ||a_i|| ||v_j||`` and
 ``|m^_i - m~_i| <= 2 kappa ||a_i|| max_j ||v_j||``. The threshold adds a relative
 ``2^-10 + d 2^-22`` for the rounding of the norms and of the margin itself, and an
-absolute ``(3d + 4) 2^-126 (1 + ||a_i|| + max_j ||v_j||)`` for products that
+absolute ``(6d + 8) 2^-126 (1 + ||a_i|| + max_j ||v_j||)`` for products that
 underflow. A non-finite bound or margin decides nothing.
 
 **On a CPU** the reduced-precision product is emulated (``emulate=None`` picks it on
@@ -195,7 +195,7 @@ def _screened(w, u_q, targets, v, screen, block_size, emulate):
     a_norm = jnp.linalg.norm(a.astype(f32), axis=1)
     v_max = jnp.max(jnp.linalg.norm(v.astype(f32), axis=1))
     slack = 1 + 2.0**-10 + d_out * 2.0**-22
-    tiny = (3 * d_out + 4) * 2.0**-126
+    tiny = (6 * d_out + 8) * 2.0**-126  # two scores of up to 3d underflowing terms
     bound = 2 * kappa * slack * a_norm * v_max + tiny * (1 + a_norm + v_max)
 
     blocks = (
