@@ -640,6 +640,26 @@ class Cost:
         return peak <= self.device_bytes
 
     @property
+    def fitting_chunk_size(self) -> int | None:
+        """The largest chunk size whose peak fits one device (``None`` unknown).
+
+        The peak of a call grows about linearly with its ``(cell, seed)`` pairs, so
+        each shape's peak per pair is taken as ``peak / chunk`` (an overestimate:
+        the fixed part is counted per pair) and the chunk is the largest that keeps
+        every shape under the device's memory. The ``chunk_size`` to set is then
+        this (``--set chunk_size=K``; memory, not results, depends on it).
+        """
+        if self.device_bytes is None:
+            return None
+        sizes = []
+        for s in self.shapes:
+            if s.peak_bytes_per_device is None:
+                return None
+            per_pair = s.peak_bytes_per_device / s.chunk
+            sizes.append(int(self.device_bytes // per_pair))
+        return max(0, min(sizes, default=0))
+
+    @property
     def lower_bound(self) -> bool:
         """True when some data-dependent loop was counted once (no declared trips)."""
         return any(s.work.unknown_loops for s in self.shapes)
@@ -657,6 +677,7 @@ class Cost:
                 "device_count": self.device_count,
                 "device_bytes": self.device_bytes,
                 "fits": self.fits,
+                "fitting_chunk_size": self.fitting_chunk_size,
                 "seconds": self.seconds,
                 "has_unknown_loops": self.lower_bound,
                 "calibration": None
@@ -781,6 +802,13 @@ def format_cost(cost: Cost) -> str:
         f"peak memory per device: {_bytes(cost.peak_bytes_per_device)} of "
         f"{_bytes(cost.device_bytes)} ({fits}) on {cost.device_count} x {cost.device}"
     )
+    if cost.fits is False:
+        chunk = cost.fitting_chunk_size
+        lines.append(
+            f"to fit, run fewer (cell, seed) pairs per call: --set chunk_size={chunk}"
+            if chunk
+            else "to fit: no chunk size does; one pair needs more than one device"
+        )
     if cost.seconds is not None and cost.calibration is not None:
         lines.append(
             f"projected wall time: {cost.seconds:.1f} s ({cost.seconds / 60:.1f} min; "

@@ -115,6 +115,11 @@ def test_peak_memory_grows_with_the_chunk(experiment):
     large = mj.estimate(experiment, _Config(chunk_size=6), calibrate_device=False)
     assert small.seconds is None and small.calibration is None
     assert large.peak_bytes_per_device > small.peak_bytes_per_device
+    # A device too small for the chunk: the estimate says which chunk fits.
+    tight = dataclasses.replace(large, device_bytes=large.peak_bytes_per_device // 2)
+    assert tight.fits is False
+    assert 1 <= tight.fitting_chunk_size < 6
+    assert f"--set chunk_size={tight.fitting_chunk_size}" in mj.format_cost(tight)
 
 
 def test_declared_while_trips_scale_the_count():
