@@ -12,8 +12,8 @@ goes hits every contender alike):
   cost: none expected on a CPU);
 - **0.1.0's kernels** (two masked passes over each score block), for the speedup;
 - the **numpy + OpenBLAS peer** (``benchmarks/numpy_peer.py``) in a subprocess with
-  ``OPENBLAS_CORETYPE`` unset, on the same data, at its own blocks; its counts must
-  equal ours;
+  ``OPENBLAS_CORETYPE`` unset, on the same data, at its own blocks, once per round
+  between the JAX contenders; its counts must equal ours;
 - the **screened capacity** in each format (emulated on a CPU: its speed here means
   nothing, its recheck share and its equal counts do).
 
@@ -133,8 +133,16 @@ def v010_pass(block: int, grad: bool) -> Callable:
 # Timing.
 
 
-def interleaved_best(fns: dict[str, Callable[[], object]], repeats: int) -> dict:
-    """Best wall time of each function over ``repeats`` interleaved rounds."""
+def interleaved_best(
+    fns: dict[str, Callable[[], object]],
+    repeats: int,
+    between: Callable[[], dict[str, float]] | None = None,
+) -> dict:
+    """Best wall time of each function over ``repeats`` interleaved rounds.
+
+    ``between()`` runs once per round after the functions (the numpy peer, in its
+    own process) and returns its own ``name -> seconds``, kept the same way.
+    """
     for fn in fns.values():
         jax.block_until_ready(fn())  # compile and warm up
     best = dict.fromkeys(fns, float("inf"))
@@ -143,25 +151,39 @@ def interleaved_best(fns: dict[str, Callable[[], object]], repeats: int) -> dict
             start = time.perf_counter()
             jax.block_until_ready(fn())
             best[name] = min(best[name], time.perf_counter() - start)
+        if between is not None:
+            for name, seconds in between().items():
+                best[name] = min(best.get(name, float("inf")), seconds)
     return best
 
 
-def run_peer(task, w, blocks: list[int], repeats: int) -> dict:
-    """The numpy peer in a subprocess without ``OPENBLAS_CORETYPE``."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.npz"
-        np.savez(path, u=task.u, v=task.v, p=task.p, w=w)
+class Peer:
+    """The numpy peer on this task, in a subprocess without ``OPENBLAS_CORETYPE``."""
+
+    def __init__(self, task, w, blocks: list[int], tmp: Path):
+        self.blocks = blocks
+        self.path = tmp / "data.npz"
+        np.savez(self.path, u=task.u, v=task.v, p=task.p, w=w)
+        self.env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        self.last: dict = {}
+
+    def __call__(self) -> dict[str, float]:
+        """One timed run (after its own warm-up): ``numpy_<what>_block<b> -> s``."""
         out = subprocess.run(
-            [sys.executable, str(HERE / "numpy_peer.py"), str(path), "--blocks"]
-            + [str(b) for b in blocks]
-            + ["--repeats", str(repeats)],
+            [sys.executable, str(HERE / "numpy_peer.py"), str(self.path), "--blocks"]
+            + [str(b) for b in self.blocks]
+            + ["--repeats", "1"],
             check=True,
             capture_output=True,
             text=True,
-            env=env,
+            env=self.env,
         )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        self.last = json.loads(out.stdout.strip().splitlines()[-1])
+        return {
+            f"numpy_{what}_block{b}": self.last[what][str(b)]["seconds"]
+            for what in ("capacity", "gradient")
+            for b in self.blocks
+        }
 
 
 def bench_speed(args) -> list[dict]:
@@ -187,16 +209,10 @@ def bench_dim(n: int, d: int, args) -> dict:
     }
     for name, f in baselines.items():
         fns[name] = functools.partial(f, w, task)
-    peer_first = run_peer(task, np.asarray(w), args.peer_blocks, args.repeats)
-    seconds = interleaved_best(fns, args.repeats)
-    peer_again = run_peer(task, np.asarray(w), args.peer_blocks, args.repeats)
-    peer = {}
-    for what in ("capacity", "gradient"):
-        for b in args.peer_blocks:
-            key = str(b)
-            peer[f"numpy_{what}_block{b}"] = min(
-                peer_first[what][key]["seconds"], peer_again[what][key]["seconds"]
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        peer = Peer(task, np.asarray(w), args.peer_blocks, Path(tmp))
+        all_seconds = interleaved_best(fns, args.repeats, between=peer)
+    peer_first = peer.last
     count = int(jnp.sum(mj.margins(w, task, block_size=block) > 0))
     peer_counts = {b: peer_first["capacity"][str(b)]["count"] for b in args.peer_blocks}
     screened = {}
@@ -212,7 +228,6 @@ def bench_dim(n: int, d: int, args) -> dict:
             ),
         }
     flops = {"capacity": 2 * n * n * d, "gradient": 4 * n * n * d}
-    all_seconds = {**seconds, **peer}
     gflops = {
         k: flops["gradient" if "gradient" in k else "capacity"] / t / 1e9
         for k, t in all_seconds.items()
