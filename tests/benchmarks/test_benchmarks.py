@@ -75,6 +75,9 @@ def test_gpu_check_runs_small_on_any_device(tmp_path):
             assert row["screened"][screen]["counts_equal"]
     assert parts["vmap_vs_loop"]["counts_and_prefixes_equal"]
     assert parts["fig2_slice"]["rows"] == 2 * 2 * 2  # dims x rules x seeds
+    assert (
+        parts["fig2_slice"]["cells_done"] == 4 and not parts["fig2_slice"]["timed_out"]
+    )
     assert "skipped" in parts["transformer"] or "returncode" in parts["transformer"]
     assert result["environment"]["backend"] == jax.default_backend()
     assert jnp.isfinite(parts["fig2_slice"]["wall_seconds_including_compile"])
