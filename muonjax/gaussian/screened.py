@@ -17,7 +17,12 @@ cheap approximate score decides them; only the few near zero need the exact one.
    :func:`~muonjax.gaussian.scores.rival_scores`).
 
 So its recovered set equals the exact pass's bit for bit (ties included: a tie has
-margin 0, never farther than a positive bound, so it is always rechecked).
+margin 0, never farther than a positive bound, so it is always rechecked). The
+recheck relies on one property of the device's matrix product: a row's scores come
+out the same wherever the row sits in a block of the same shape (one kernel, one
+summation order per output). The tests check it on the CPU (rechecked margins equal
+the exact pass's bit for bit, at block sizes that do and do not divide ``n``);
+``benchmarks/gpu_check.py`` checks the counts on a GPU.
 
 **The bound** [derived]. Let ``a_i = W u_i`` (the same float32 array in both paths),
 ``s_ij`` the real dot ``a_i . v_j``, ``s~_ij`` the exact path's float32 score and
