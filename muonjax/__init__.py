@@ -25,6 +25,12 @@ from muonjax._polar import (
     singular_value_map,
     smoothed_polar,
 )
+from muonjax._precision import (
+    PRECISION,
+    DotSite,
+    default_precision_dots,
+    precision_policy,
+)
 from muonjax._transforms import (
     gd,
     muon_exact,
@@ -41,6 +47,15 @@ from muonjax.cli import (
 )
 from muonjax.engine.checks import (
     run_checks,
+)
+from muonjax.engine.cost import (
+    Cost,
+    ShapeCost,
+    Work,
+    count_work,
+    declare_while_trips,
+    estimate,
+    format_cost,
 )
 from muonjax.engine.interrupts import (
     Interrupted,
@@ -179,10 +194,12 @@ from muonjax.gaussian.loop import (
 from muonjax.gaussian.metrics import (
     Capacity,
     Metrics,
+    ScreenedCapacity,
     capacity,
     capacity_from_mask,
     evaluate,
     recovered,
+    screened_capacity,
 )
 from muonjax.gaussian.rules import (
     MINIBATCH_RULES,
@@ -216,6 +233,13 @@ from muonjax.gaussian.scores import (
     population_loss_and_grad,
     population_pass,
     sample_batch,
+    score_block_elements,
+)
+from muonjax.gaussian.screened import (
+    SCREENS,
+    ScreenedPass,
+    score_error_coefficient,
+    screened_recovery,
 )
 from muonjax.gaussian.task import (
     GaussianTask,
@@ -295,6 +319,11 @@ __version__ = "0.2.0.dev0"
 
 # In data-flow order (the order of the docstring), not alphabetical.
 __all__ = [  # noqa: RUF022
+    # precision policy: every product on a measured path states its precision
+    "PRECISION",
+    "DotSite",
+    "default_precision_dots",
+    "precision_policy",
     # matrix functions of a gradient (SPEC A.3, E)
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -334,6 +363,7 @@ __all__ = [  # noqa: RUF022
     "population_loss_and_grad",
     "population_pass",
     "sample_batch",
+    "score_block_elements",
     # Part A: capacity (SPEC A.4)
     "Capacity",
     "Metrics",
@@ -341,6 +371,13 @@ __all__ = [  # noqa: RUF022
     "capacity_from_mask",
     "evaluate",
     "recovered",
+    # Part A: screened capacity (reduced precision, rigorous bound, exact recheck)
+    "SCREENS",
+    "ScreenedCapacity",
+    "ScreenedPass",
+    "score_error_coefficient",
+    "screened_capacity",
+    "screened_recovery",
     # Part A: Newton (SPEC A.3)
     "KroneckerFactors",
     "hessian_factors_at_zero",
@@ -411,6 +448,14 @@ __all__ = [  # noqa: RUF022
     "run_recorded",
     "run_checks",
     "experiment_main",
+    # engine: the cost of a run before it runs (muonjax run --dry-run)
+    "Cost",
+    "ShapeCost",
+    "Work",
+    "count_work",
+    "declare_while_trips",
+    "estimate",
+    "format_cost",
     # stats: the bootstrap over seeds, fits, slopes, verdicts (SPEC D)
     "bootstrap_interval",
     "bootstrap_mean",

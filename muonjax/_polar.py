@@ -26,6 +26,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from muonjax import _validate
+from muonjax._precision import PRECISION, matmul
 
 #: Newton-Schulz coefficients: a name, one ``(a, b, c)`` triple, or a ``(k, 3)`` table.
 CoeffsLike = str | ArrayLike | Sequence[float] | Sequence[Sequence[float]]
@@ -175,7 +176,7 @@ def polar(
         _validate.real("rtol", rtol, lower=0.0)
     u, s, vt = svd(g)
     keep = s > _singular_value_floor(s, g.shape, rtol)
-    return (u * keep.astype(g.dtype)[None, :]) @ vt
+    return matmul(u * keep.astype(g.dtype)[None, :], vt)
 
 
 def smoothed_polar(
@@ -201,7 +202,7 @@ def smoothed_polar(
     lam = jnp.asarray(lam, s.dtype)
     safe = jnp.where(keep, s, jnp.ones_like(s))
     h = jnp.where(keep, safe / jnp.sqrt(safe**2 + lam**2), jnp.zeros_like(s))
-    return (u * h[None, :]) @ vt
+    return matmul(u * h[None, :], vt)
 
 
 def newton_schulz(
@@ -250,9 +251,9 @@ def _newton_schulz(g, table, safety, eps):
     x = x / (safety * jnp.linalg.norm(x) + eps)
 
     def step(x, abc):
-        a = x @ x.T
-        b = abc[1] * a + abc[2] * (a @ a)
-        return abc[0] * x + b @ x, None
+        a = matmul(x, x.T)
+        b = abc[1] * a + abc[2] * matmul(a, a)
+        return abc[0] * x + matmul(b, x), None
 
     x, _ = jax.lax.scan(step, x, table)
     return x.T if transposed else x
@@ -266,4 +267,4 @@ def singular_value_map(g: Float[Array, "m n"], out: Float[Array, "m n"]) -> jax.
     each singular value of the real gradient.
     """
     u, _, vt = svd(g)
-    return jnp.einsum("ik,ij,kj->k", u, out, vt)
+    return jnp.einsum("ik,ij,kj->k", u, out, vt, precision=PRECISION)

@@ -36,6 +36,7 @@ import jax
 
 from muonjax._validate import printable
 from muonjax.engine.checks import ERROR, format_table, run_checks
+from muonjax.engine.cost import estimate, format_cost
 from muonjax.engine.interrupts import Interrupted, signals_raise
 from muonjax.engine.peers import PeerLost
 from muonjax.engine.records import check_output_dir, read_manifest
@@ -135,6 +136,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run even if the projected memory per device exceeds what the device "
         "has free",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run nothing: print the cells, compiled shapes, flops, peak memory per "
+        "device and a projected wall time (compiles each shape and times this "
+        "device's products for a few seconds)",
     )
     dist = parser.add_argument_group(
         "multi-host runs (see docs/sweeps.md; the output directory must be shared)"
@@ -265,10 +273,14 @@ def _execute(
         config = resolve_config(
             experiment, args.preset, seeds=args.seeds, overrides=args.overrides
         )
-        check_output_dir(out)
+        if not args.dry_run:
+            check_output_dir(out)
         distributed = _check_distributed(args)
     except ValueError as err:
         parser.error(str(err))
+    if args.dry_run:
+        print(format_cost(estimate(experiment, config)))
+        return 0
     if distributed:
         _join(parser, args)
     start = time.perf_counter()

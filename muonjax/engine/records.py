@@ -54,6 +54,7 @@ import numpy as np
 
 from muonjax import _validate
 from muonjax._io import atomic_write_text, json_dumps
+from muonjax._precision import precision_policy
 from muonjax._validate import printable
 from muonjax.engine.identity import (
     NUMERICS_VERSION,
@@ -143,6 +144,7 @@ def environment() -> dict[str, Any]:
         ``scipy`` versions, ``python``, ``platform``, ``cpu_count``, ``backend``,
         ``device_kind``, ``devices``, ``device_count`` (local),
         ``global_device_count``, ``process_count``, ``jax_enable_x64``,
+        ``precision`` (the matmul precision policy, :func:`muonjax.precision_policy`),
         ``time_utc``, ``git_commit`` and ``git_dirty`` (``None`` outside a git
         checkout).
     """
@@ -168,6 +170,7 @@ def environment() -> dict[str, Any]:
         "global_device_count": jax.device_count(),
         "process_count": jax.process_count(),
         "jax_enable_x64": bool(jax.config.read("jax_enable_x64")),
+        "precision": precision_policy(),
         "time_utc": _now(),
         "git_commit": commit,
         "git_dirty": None if status is None else bool(status),

@@ -9,7 +9,7 @@ products. The generic rules (GD, Muon, SignGD) live in :mod:`muonjax._transforms
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +19,9 @@ from optax import ScalarOrSchedule
 
 from muonjax import _validate
 from muonjax._polar import eigh
+from muonjax._precision import matmul
 from muonjax._transforms import stateless
-from muonjax.gaussian.scores import population_grad
+from muonjax.gaussian.scores import population_grad, sum_over_rows
 from muonjax.gaussian.task import GaussianTask, check_task
 
 # --------------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ class KroneckerFactors(NamedTuple):
 
 
 def hessian_factors_at_zero(
-    task: GaussianTask, *, weights: ArrayLike | None = None
+    task: GaussianTask, *, weights: ArrayLike | None = None, dtype: Any = None
 ) -> tuple[Float[Array, "d_out d_out"], Float[Array, "d_in d_in"]]:
     """The Kronecker factors of the Hessian of ``L`` at ``W = 0``.
 
@@ -56,6 +57,9 @@ def hessian_factors_at_zero(
         task: the task.
         weights: per-item weights replacing ``p`` in ``Sigma_U`` (for example a
             batch's empirical frequencies).
+        dtype: dtype of the sums (e.g. float64 for a float32 task: blocks of
+            :data:`muonjax.gaussian.scores.SUM_BLOCK_ROWS` items are cast, the task
+            never is); default the task's.
 
     Returns:
         ``(Sigma_V, Sigma_U)``.
@@ -66,9 +70,22 @@ def hessian_factors_at_zero(
     check_task(task)
     p = task.p if weights is None else jnp.asarray(weights)
     _validate.shape("weights", p, (task.n,))
-    sigma_u = (task.u * p[:, None]).T @ task.u
-    vbar = jnp.mean(task.v, axis=0)
-    sigma_v = task.v.T @ task.v / task.n - jnp.outer(vbar, vbar)
+    dt = task.u.dtype if dtype is None else _validate.float_dtype("dtype", dtype)
+    p = p.astype(dt)
+
+    def u_term(rows, keep):
+        pw = rows(p) if keep is None else jnp.where(keep, rows(p), 0)
+        u = rows(task.u).astype(dt)
+        return matmul((u * pw[:, None]).T, u)
+
+    def v_term(rows, keep):
+        v = rows(task.v).astype(dt)
+        return matmul(v.T, v if keep is None else jnp.where(keep[:, None], v, 0))
+
+    sigma_u = sum_over_rows(u_term, task.n, jnp.zeros((task.d_in, task.d_in), dt))
+    vbar = jnp.mean(task.v.astype(dt), axis=0)
+    sum_vv = sum_over_rows(v_term, task.n, jnp.zeros((task.d_out, task.d_out), dt))
+    sigma_v = sum_vv / task.n - jnp.outer(vbar, vbar)
     return sigma_v, sigma_u
 
 
@@ -107,9 +124,9 @@ def kronecker_ridge_solve(
     _validate.shape("g", g, (factors.q_v.shape[0], factors.q_u.shape[0]))
     _validate.finite_array("g", g)
     _validate.real("ridge", ridge, lower=0.0)
-    rotated = factors.q_v.T @ g @ factors.q_u
+    rotated = matmul(matmul(factors.q_v.T, g), factors.q_u)
     denom = jnp.outer(factors.ev_v, factors.ev_u) + jnp.asarray(ridge, g.dtype)
-    return factors.q_v @ (rotated / denom) @ factors.q_u.T
+    return matmul(matmul(factors.q_v, rotated / denom), factors.q_u.T)
 
 
 def newton_cg_direction(
@@ -173,13 +190,17 @@ def newton_at_zero(
     *,
     ridge: ArrayLike = 1e-8,
     weights: ArrayLike | None = None,
+    dtype: Any = None,
 ) -> optax.GradientTransformation:
     """Newton's method with ridge, Hessian taken at ``W = 0``. SPEC A.3 [derived].
 
     Exact for the first step from ``W_0 = 0``; on later steps it keeps the Hessian of
-    ``W = 0`` (see :func:`scale_by_kronecker_inverse`).
+    ``W = 0`` (see :func:`scale_by_kronecker_inverse`). ``dtype``: that of the
+    Hessian factors (see :func:`hessian_factors_at_zero`).
     """
-    factors = kronecker_factors(*hessian_factors_at_zero(task, weights=weights))
+    factors = kronecker_factors(
+        *hessian_factors_at_zero(task, weights=weights, dtype=dtype)
+    )
     return optax.chain(
         scale_by_kronecker_inverse(factors, ridge=ridge),
         optax.scale_by_learning_rate(learning_rate),
