@@ -169,7 +169,18 @@ def test_an_unreachable_coordinator_exits_2_within_the_timeout(tmp_path):
 
 
 def _slow_run(out, *extra):
-    return slow("run", "slow_demo", "--out", str(out), "--no-progress", *extra)
+    # Long enough (about 3 x 4 s of chunks on a loaded 2-core CPU) that a second
+    # process, which must import JAX first, finds the first still holding the lock.
+    return slow(
+        "run",
+        "slow_demo",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--set",
+        "work=400000",
+        *extra,
+    )
 
 
 def test_another_config_into_a_held_directory_exits_2_naming_the_holder(tmp_path):
