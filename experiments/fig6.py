@@ -50,9 +50,13 @@ class Fig6Config:
         dims: embedding dimensions d.
         alphas: frequency exponents.
         kappas: output-spectrum exponents ``kappa`` (must include 0, the reference).
-        rules: update rules (``muon`` and ``newton``; ``gd`` may be added).
+        rules: update rules: ``muon``, ``newton_rel`` (Newton with the ridge
+            ``newton_ridge * lambda_max(H)``: the verdicts' Newton) and ``newton``
+            (the paper's absolute ridge, a sensitivity row); ``gd`` may be added.
         seeds: repeats per cell.
-        newton_ridge: Newton's ridge (1e-8 [seed]).
+        newton_ridge: Newton's ridge: absolute for ``newton`` (1e-8 [seed]),
+            relative to the Hessian's largest eigenvalue for ``newton_rel``
+            (SPEC A.3 [derived]).
         update_dtype: dtype of the gradient, update and Newton's preconditioner.
         paired: leave ``kappa_v`` out of the task key (paired kappas; see above).
         fit_min_d: smallest d in the exponent fits.
@@ -66,7 +70,7 @@ class Fig6Config:
     dims: tuple[int, ...] = (64, 128, 256)
     alphas: tuple[float, ...] = (1.5, 2.0)
     kappas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
-    rules: tuple[str, ...] = ("muon", "newton")
+    rules: tuple[str, ...] = ("muon", "newton_rel", "newton")
     seeds: int = 4
     newton_ridge: float = 1e-8
     update_dtype: str = "float64"
@@ -78,7 +82,7 @@ class Fig6Config:
     root_seed: int = 0
 
     def __post_init__(self) -> None:
-        figures.check_settings(self, rules=("gd", "muon", "newton"))
+        figures.check_settings(self, rules=("gd", "muon", "newton", "newton_rel"))
         if min(self.kappas, default=-1.0) < 0 or 0.0 not in self.kappas:
             raise ValueError(
                 f"kappas must be >= 0 and include 0 (the reference), got {self.kappas}"

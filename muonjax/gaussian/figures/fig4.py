@@ -55,6 +55,8 @@ from muonjax.stats.verdict import compare_fit
 
 #: Where the long (early-stopped) runs are recorded, under the output directory.
 LONG_DIR = "long"
+#: Where the thresholded update's readings are recorded, under the output directory.
+READINGS_DIR = "readings"
 #: Fit settings and their defaults (the experiment's config overrides them).
 SETTINGS = {"n_boot": 1000}
 #: The groups of the T-step grid.
