@@ -49,9 +49,6 @@ class Fig2Config:
             ``newton_rel``.
         update_dtype: dtype of the gradient, update and Newton's preconditioner
             (``"float64"``; ``"float32"`` to see what float32 loses).
-        fit_min_d: smallest d in the exponent fits (smaller d are pre-asymptotic:
-            Muon's local slope at alpha = 1.5 falls from 1.8 over d = 32..64 towards
-            its limit; the theorem checks fit from d = 64 for the same reason).
         n_boot: bootstrap replicates of every fit.
         with_loss: also record the population loss of ``W_1``.
         chunk_size: (cell, seed) pairs per vmapped call; sets the memory per call.
@@ -66,7 +63,6 @@ class Fig2Config:
     muon_lr_scale: float = 2.0
     newton_ridge: float = 1e-8
     update_dtype: str = "float64"
-    fit_min_d: int = 64
     n_boot: int = 2000
     with_loss: bool = True
     chunk_size: int = 16

@@ -52,7 +52,6 @@ class Fig2NSConfig:
             convergent degree-5 iteration), ``cubic``, ``polar_express``.
         seeds: repeats per cell.
         update_dtype: dtype of the gradient and update.
-        fit_min_d: smallest d in the exponent fits (as in ``fig2``).
         n_boot: bootstrap replicates.
         with_loss: also record the population loss.
         chunk_size: (cell, seed) pairs per vmapped call.
@@ -65,7 +64,6 @@ class Fig2NSConfig:
     variants: tuple[str, ...] = ("exact", "jordan:5", "jordan:10", "polar_express:5")
     seeds: int = 4
     update_dtype: str = "float64"
-    fit_min_d: int = 64
     n_boot: int = 2000
     with_loss: bool = False
     chunk_size: int = 16

@@ -59,7 +59,6 @@ class Fig6Config:
             (SPEC A.3 [derived]).
         update_dtype: dtype of the gradient, update and Newton's preconditioner.
         paired: leave ``kappa_v`` out of the task key (paired kappas; see above).
-        fit_min_d: smallest d in the exponent fits.
         n_boot: bootstrap replicates.
         with_loss: also record the population loss.
         chunk_size: (cell, seed) pairs per vmapped call.
@@ -75,7 +74,6 @@ class Fig6Config:
     newton_ridge: float = 1e-8
     update_dtype: str = "float64"
     paired: bool = True
-    fit_min_d: int = 64
     n_boot: int = 2000
     with_loss: bool = False
     chunk_size: int = 16
