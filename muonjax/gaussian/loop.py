@@ -214,7 +214,7 @@ def _measure_and_grad(
     res = population_pass(w_scores, task, with_grad=False, block_size=block_size)
     metrics = metrics_from_pass(res.margins, res.loss, task.p)
     if deflate == "rank":  # items are in decreasing frequency: rank = index + 1
-        drop = jnp.arange(task.n) < metrics.prefix
+        drop = jnp.arange(task.n, dtype=metrics.prefix.dtype) < metrics.prefix
     else:
         drop = res.margins > jnp.asarray(threshold, res.margins.dtype)
     weights = task.p if weights is None else weights

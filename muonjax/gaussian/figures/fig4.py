@@ -291,15 +291,18 @@ def _part_findings(table: Table, fits, part: str) -> list[str]:
             if means[t + 1][(rule, deflate, alpha, d)]
             < means[t][(rule, deflate, alpha, d)]
         ]
-        c_fit = ", ".join(
-            f"T={t}: {pf.fit.exponent:.2f} [{pf.fit.interval[0]:.2f}, "
-            f"{pf.fit.interval[1]:.2f}] on d={_dims(pf.window.window)} (pred "
-            f"{theory.multi_step_exponent(t, alpha):.2f}; local slopes "
-            f"{pf.window.slopes_text()}"
-            + (f"; {pf.window.withheld}" if pf.window.withheld else "")
-            + ")"
-            for t, pf in fits.get((rule, deflate, alpha), {}).items()
-        ) or "none (fewer than two d)"
+        c_fit = (
+            ", ".join(
+                f"T={t}: {pf.fit.exponent:.2f} [{pf.fit.interval[0]:.2f}, "
+                f"{pf.fit.interval[1]:.2f}] on d={_dims(pf.window.window)} (pred "
+                f"{theory.multi_step_exponent(t, alpha):.2f}; local slopes "
+                f"{pf.window.slopes_text()}"
+                + (f"; {pf.window.withheld}" if pf.window.withheld else "")
+                + ")"
+                for t, pf in fits.get((rule, deflate, alpha), {}).items()
+            )
+            or "none (fewer than two d)"
+        )
         lines.append(
             f"{part}{variant(rule, deflate)}, alpha={alpha:g}: count exponents "
             f"{c_fit}. At d={dmax}, mean count by step "

@@ -99,7 +99,9 @@ def test_fig5_end_to_end(tmp_path, capsys):
     table = mj.read_table(out)
     assert table.columns[:5] == ["d", "rule", "deflate", "alpha", "batch_size"]
     assert table.columns[-len(MULTI_STEP_COLUMNS) :] == MULTI_STEP_COLUMNS
-    assert len(table) == 1 * 2 * 1 * 2 * 2 * 7  # d, rule, alpha, B, seeds, steps
+    # d, rule (muon, muon_smoothed_c10, gd), alpha, B, seeds, steps
+    assert len(table) == 1 * 3 * 1 * 2 * 2 * 7
+    assert set(table.data["rule"]) == {"muon", "muon_smoothed_c10", "gd"}
     gd = table.where(rule="gd", seed=0, d=8, batch_size=0)
     lr = gd.data["lr"][np.argsort(gd.data["step"])]
     np.testing.assert_allclose(lr[1:3], [0.01 * 8**0.5, 0.02 * 8**0.5], rtol=1e-6)
@@ -108,6 +110,11 @@ def test_fig5_end_to_end(tmp_path, capsys):
     claims = {r["claim"] for r in summary["rows"]}
     assert any("Muon much faster early" in c for c in claims)
     assert any("distinct items" in c for c in claims)
+    # The smoothed rule is compared with GD beside the polar factor.
+    groups = {r["group"] for r in summary["rows"]}
+    for rule in ("muon", "muon_smoothed_c10"):
+        assert any(g.startswith(f"{rule} / gd,") for g in groups)
+    assert any("fell on" in f for f in summary["findings"])
     capsys.readouterr()
     assert cli.main(["plot", str(out)]) == 0
     assert _check_summary(out, "fig5") == summary
