@@ -226,7 +226,7 @@ def rule_spec(
             raise ValueError("deflate='threshold' needs deflate_threshold, got None")
         _validate.real("deflate_threshold", deflate_threshold, lower=0.0)
         threshold = float(deflate_threshold)
-    thresholded = {"deflate": reading, "deflate_threshold": threshold}
+    thresholded: dict[str, Any] = {"deflate": reading, "deflate_threshold": threshold}
     if base == "gd":
         step = (
             gd_step_size(gd_schedule, gd_lr_scale, gd_factor, gd_power, gd_max_lr_scale)

@@ -250,7 +250,7 @@ def settled_window(
             excluded[float(xv)] = NOT_TESTABLE
     slopes = local_log_slopes(x, m)
     trend = slope_trend(x, slopes)
-    common = {
+    common: dict[str, Any] = {
         "xs": tuple(float(v) for v in x),
         "means": tuple(float(v) for v in m),
         "local_slopes": tuple(slopes),

@@ -78,6 +78,25 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "newton_schulz": ("A.3", "Muon, practical (Newton-Schulz), beyond the paper"),
 }
 
+#: The claims (ids of :data:`CLAIMS`) each Part A figure's summary tests; every
+#: row's claim starts with its claim's SPEC row (the claims ledger's data, with
+#: :data:`muonjax.gaussian.checks.CLAIMS`).
+FIGURE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "fig1": (
+        "muon_one_step",
+        "gd_one_step",
+        "two_stage",
+        "muon_beats_gd",
+        "critical_batch",
+    ),
+    "fig2": ("muon_one_step", "gd_one_step", "two_stage", "newton_one_step"),
+    "fig2_ns": ("muon_one_step", "newton_schulz"),
+    "fig3": ("critical_batch", "muon_one_step", "gd_one_step", "minibatch_step"),
+    "fig4": ("multi_step", "many_steps"),
+    "fig5": ("many_steps", "minibatch_step"),
+    "fig6": ("anisotropic",),
+}
+
 #: Why exponents are compared with tolerance 0.1 (see the module docstring).
 LOG_FACTOR_REASON = (
     "tolerance 0.1 on exponents: the laws hold up to constants and log factors "

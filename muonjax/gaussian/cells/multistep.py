@@ -204,7 +204,7 @@ def multi_step_sweep(
         deflate_axis: tuple[Scalar, ...] = tuple(bool(v) for v in deflate)
     else:
         deflate_axis = tuple(readings)
-    threshold: dict[str, Scalar] = {}
+    threshold: dict[str, Any] = {}
     if "threshold" in readings:
         if deflate_threshold is None:
             raise ValueError(

@@ -30,9 +30,7 @@ References:
 from muonjax.gaussian.checks import onestep, smoothing, minibatch
 
 # isort: on
-from typing import Any
-
-from muonjax.gaussian.analysis.policy import CLAIMS as CLAIM_ROWS
+from muonjax.gaussian.checks.ledger import CLAIMS, LEDGER, claim_ledger
 from muonjax.gaussian.checks.measure import (
     PRECISION,
     CellCache,
@@ -40,35 +38,12 @@ from muonjax.gaussian.checks.measure import (
     one_step_table,
 )
 
-
-def _entry(claim: str, figures: tuple[str, ...]) -> dict[str, Any]:
-    spec, row = CLAIM_ROWS[claim]
-    return {"spec": spec, "row": row, "claim_id": claim, "figures": figures}
-
-
-#: The claims ledger's data for Part A (``docs/claims.md`` is built from it): per
-#: check, the SPEC row it tests (``spec``: the section; ``row``: the A.5 table's claim,
-#: verbatim, or the A.3/A.6 item), its id in :data:`muonjax.gaussian.analysis.policy.
-#: CLAIMS` (every figure summary row of the same claim starts with the same row) and
-#: the figures whose summaries test the same claim with the same policy. The
-#: provenance tag is the check's ``spec_tag``.
-CLAIMS: dict[str, dict[str, Any]] = {
-    "muon_one_step_exponent": _entry(
-        "muon_one_step", ("fig1", "fig2", "fig2_ns", "fig3")
-    ),
-    "gd_one_step_exponent": _entry("gd_one_step", ("fig1", "fig2", "fig3")),
-    "muon_two_stage_fit": _entry("two_stage", ("fig1", "fig2")),
-    "gd_two_stage_fit": _entry("two_stage", ("fig1", "fig2")),
-    "newton_matches_muon": _entry("newton_one_step", ("fig2",)),
-    "muon_beats_gd": _entry("muon_beats_gd", ("fig1",)),
-    "h_lambda_tends_to_polar": _entry("smoothed_muon", ()),
-    "minibatch_within_batch": _entry("minibatch_step", ("fig1", "fig3", "fig5")),
-}
-
 __all__ = [
     "CLAIMS",
+    "LEDGER",
     "PRECISION",
     "CellCache",
+    "claim_ledger",
     "measure",
     "minibatch",
     "one_step_table",

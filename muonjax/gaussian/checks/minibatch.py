@@ -20,6 +20,7 @@ from muonjax.engine.registry import (
     register_check,
 )
 from muonjax.engine.table import Table
+from muonjax.gaussian.analysis.critical import out_of_batch_comparison
 from muonjax.gaussian.analysis.tables import per_seed
 from muonjax.gaussian.cells import critical_batch_sweep
 from muonjax.gaussian.checks.measure import measure, with_precision
@@ -48,17 +49,7 @@ def minibatch_outcome(table: Table, sizes: Mapping[str, Any]) -> CheckOutcome:
     out_of = table.data["out_of_batch"].astype(float)
     excess = table.data["count"] - table.data["distinct"]
     lo, hi = bootstrap_interval(out_of, lambda v: v.mean(axis=-1), seed=1)
-    # [derived] exchangeability bound: E[# recovered outside the batch] <= 1 per step
-    # for any rule (see theory.out_of_batch_recoveries_bound).
-    row = compare(
-        float(out_of.mean()),
-        (lo, hi),
-        theory.out_of_batch_recoveries_bound(),
-        relation="<=",
-        tolerance=0.0,
-        max_width=math.inf,
-        label="mean recovered items outside the batch, per step",
-    )
+    row = out_of_batch_comparison(float(out_of.mean()), (lo, hi))
     frac = float(np.mean(excess > 0))
     top = float(excess.max())
     literal = compare(

@@ -318,7 +318,8 @@ def newton_outcome(table: Table, sizes: Mapping[str, Any]) -> CheckOutcome:
         )[(alpha,)]
 
     mu = fit("muon")
-    rows, details = [], {}
+    rows: list[Comparison] = []
+    details: dict[str, Any] = {}
     for rule in ("newton_rel", "newton"):
         if rule not in set(table.data["rule"].tolist()):
             continue

@@ -21,6 +21,7 @@ records). A source is a records :class:`muonjax.Table` or the output directory o
 - :mod:`~muonjax.gaussian.figures.panels` (panels shared by them).
 """
 
+from muonjax.gaussian.analysis.policy import FIGURE_CLAIMS
 from muonjax.gaussian.figures import (
     fig1,
     fig2,
@@ -32,25 +33,6 @@ from muonjax.gaussian.figures import (
     panels,
 )
 from muonjax.gaussian.figures._common import check_settings
-
-#: The claims (ids of :data:`muonjax.gaussian.analysis.policy.CLAIMS`) each figure's
-#: summary tests; every row's claim starts with its claim's SPEC row (the ledger's
-#: data, with :data:`muonjax.gaussian.checks.CLAIMS`).
-FIGURE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "fig1": (
-        "muon_one_step",
-        "gd_one_step",
-        "two_stage",
-        "muon_beats_gd",
-        "critical_batch",
-    ),
-    "fig2": ("muon_one_step", "gd_one_step", "two_stage", "newton_one_step"),
-    "fig2_ns": ("muon_one_step", "newton_schulz"),
-    "fig3": ("critical_batch", "muon_one_step", "gd_one_step", "minibatch_step"),
-    "fig4": ("multi_step", "many_steps"),
-    "fig5": ("many_steps", "minibatch_step"),
-    "fig6": ("anisotropic",),
-}
 
 __all__ = [
     "FIGURE_CLAIMS",

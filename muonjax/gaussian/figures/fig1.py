@@ -18,8 +18,10 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,13 @@ def _parts(source: Source) -> dict[str, Any]:
 RULE_CLAIMS = {"muon": "muon_one_step", "gd": "gd_one_step"}
 
 
+def _predict(g: Mapping[str, Any], *, rule: str, above: list[float]) -> float | None:
+    """The rule's one-step exponent at the group's alpha, for the alphas > 1."""
+    if g["alpha"] not in above:
+        return None
+    return float(theory.one_step_exponent(rule, g["alpha"]))
+
+
 def _exponent_fits(table: Table, above: list[float], n_boot: int):
     """Per rule, the policy fits of the alphas > 1 (measure, window, tolerance of
     the claim's policy, :data:`muonjax.gaussian.analysis.policy.POLICIES`)."""
@@ -92,11 +101,7 @@ def _exponent_fits(table: Table, above: list[float], n_boot: int):
             sub,
             groups=("alpha",),
             policy=POLICIES[RULE_CLAIMS[rule]],
-            predict=lambda g, r=rule: (
-                float(theory.one_step_exponent(r, g["alpha"]))
-                if g["alpha"] in above
-                else None
-            ),
+            predict=functools.partial(_predict, rule=rule, above=above),
             n_boot=n_boot,
         )
         out[rule] = {k[0]: v for k, v in fits.items()}

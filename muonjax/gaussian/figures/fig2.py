@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,11 @@ _TAGS = {
 _RIDGE = {"newton": "absolute ridge (paper's 1e-8)", "newton_rel": "relative ridge"}
 
 
+def _predict_group(g: Mapping[str, Any], *, rule: str) -> float | None:
+    """:func:`predict` at a group's alpha."""
+    return predict(rule, g["alpha"])
+
+
 def predict(rule: str, alpha: float) -> float | None:
     """The predicted one-step exponent of a rule (``None`` for rules without one)."""
     if rule in RULE_CLAIMS:
@@ -131,7 +137,7 @@ def _analyse(source: Source) -> dict[str, Any]:
                 table.where(rule=rule),
                 groups=("alpha",),
                 policy=_policy(rule, m),
-                predict=lambda g, r=rule: predict(r, g["alpha"]),
+                predict=functools.partial(_predict_group, rule=rule),
                 windows=windows,
                 n_boot=n_boot,
             )

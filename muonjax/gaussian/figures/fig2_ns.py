@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def _analyse(source: Source) -> dict[str, Any]:
     table, n_boot = rec.table, rec.settings["n_boot"]
     policy = POLICIES["muon_one_step"]
 
-    def predict(g: dict[str, Any]) -> float:
+    def predict(g: Mapping[str, Any]) -> float | None:
         return float(theory.muon_one_step_exponent(g["alpha"]))
 
     fits = {}

@@ -124,7 +124,8 @@ def _analyse(source: Source) -> dict[str, Any]:
         finals = final_capacity(long, by=(*BY, "d"))
         for key in out["long_fits"]:
             ds = sorted(k[3] for k in finals if k[:3] == key)
-            means = [float(np.mean(finals[(*key, d)])) for d in ds]
+            cells = [(*key, d) for d in ds]
+            means = [float(np.mean(finals[c])) for c in cells]
             out["long_windows"][key] = limit.window(
                 ds, means, n=float(first(long, "n"))
             )
@@ -346,7 +347,8 @@ def _spec_small_runs(readings: Table, n_boot: int) -> list[str]:
 
 
 def _growth_findings(res: dict[str, Any]) -> list[str]:
-    grows, falls = [], []
+    grows: list[str] = []
+    falls: list[str] = []
     for (rule, deflate, _), (mean, comp) in res["growth"].items():
         by_step = ", ".join(f"{v:.0f}" for v in mean[1:])
         text = f"{variant(rule, deflate)} (prefix {by_step})"
