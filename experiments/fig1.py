@@ -143,6 +143,15 @@ EXPERIMENT = mj.register_experiment(
     sweep=sweep,
     plot=figures.fig1.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("n_boot",),
+    limits={
+        "alphas": "(0, inf)",
+        "critical_alpha": "(0, inf)",
+        "batch_factor": "(1, inf)",
+        "muon_lr_scale": "(0, inf)",
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -108,6 +108,14 @@ EXPERIMENT = mj.register_experiment(
     sweep=sweep,
     plot=figures.fig2.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("fit_min_d", "n_boot"),
+    limits={
+        "alphas": "(0, inf)",
+        "muon_lr_scale": "(0, inf)",
+        "newton_ridge": "[0, inf)",
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -121,6 +121,12 @@ EXPERIMENT = mj.register_experiment(
     sweep=sweep,
     plot=figures.fig2_ns.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("fit_min_d", "n_boot"),
+    limits={
+        "alphas": "(0, inf)",
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -126,6 +126,14 @@ EXPERIMENT = mj.register_experiment(
     sweep=sweep,
     plot=figures.fig3.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("n_boot",),
+    limits={
+        "alpha": "(0, inf)",
+        "batch_factor": "(1, inf)",
+        "muon_lr_scale": "(0, inf)",
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -290,6 +290,17 @@ EXPERIMENT = mj.register_experiment(
     run=run,
     plot=figures.fig4.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("n_boot",),
+    limits={
+        "alphas": "(0, inf)",
+        "min_gain": "[0, inf)",
+        "muon_lr_scale": "(0, inf)",
+        "muon_schedule": mj.SCHEDULE_SHAPES,
+        "muon_factor": "(0, inf)",
+        "ns_coeffs": ("jordan", "cubic", "quintic", "polar_express"),
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -145,6 +145,17 @@ EXPERIMENT = mj.register_experiment(
     sweep=sweep,
     plot=figures.fig5.write,
     x64=True,
+    # Fits and figures only: changing them reuses the stored cells.
+    presentation=("early_step", "n_boot"),
+    limits={
+        "alphas": "(0, inf)",
+        "muon_lr_scale": "(0, inf)",
+        "gd_lr_scale": "(0, inf)",
+        "gd_schedule": mj.SCHEDULE_SHAPES,
+        "gd_factor": "(0, inf)",
+        "gd_max_lr_scale": "(0, inf)",
+        "update_dtype": ("float32", "float64"),
+    },
 )
 
 

@@ -4,14 +4,16 @@ The public API, in data-flow order: matrix kernels and update rules -> Part A's
 task -> scores -> loss, gradient, metrics -> loops -> sweeps -> records ->
 experiments and checks -> fits and verdicts -> figures. The families are
 subpackages: :mod:`muonjax.gaussian` (SPEC Part A, Kim et al. 2026),
-:mod:`muonjax.orthogonal` (Part B, Li et al. 2026); the predictions are in
+:mod:`muonjax.orthogonal` (Part B, Li et al. 2026), :mod:`muonjax.transformer`
+(Part C: Kim et al.'s in-context recall, Li et al.'s long-tailed facts); the
+predictions are in
 :mod:`muonjax.theory`. Layout: ``README.md`` ("Architecture").
 
 Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
-from muonjax import gaussian, orthogonal, theory
+from muonjax import gaussian, orthogonal, theory, transformer
 from muonjax._polar import (
     CUBIC_COEFFS,
     JORDAN_COEFFS,
@@ -22,6 +24,12 @@ from muonjax._polar import (
     polar,
     singular_value_map,
     smoothed_polar,
+)
+from muonjax._precision import (
+    PRECISION,
+    DotSite,
+    default_precision_dots,
+    precision_policy,
 )
 from muonjax._transforms import (
     gd,
@@ -40,10 +48,31 @@ from muonjax.cli import (
 from muonjax.engine.checks import (
     run_checks,
 )
+from muonjax.engine.cost import (
+    Cost,
+    ShapeCost,
+    Work,
+    count_work,
+    declare_while_trips,
+    estimate,
+    format_cost,
+)
+from muonjax.engine.interrupts import (
+    Interrupted,
+)
+from muonjax.engine.lock import (
+    DirectoryLocked,
+)
+from muonjax.engine.memory import (
+    MemoryLimitError,
+)
 from muonjax.engine.parts import (
     RecordedParts,
     read_part,
     record_parts,
+)
+from muonjax.engine.peers import (
+    PeerLost,
 )
 from muonjax.engine.records import (
     DirectoryStore,
@@ -167,10 +196,12 @@ from muonjax.gaussian.loop import (
 from muonjax.gaussian.metrics import (
     Capacity,
     Metrics,
+    ScreenedCapacity,
     capacity,
     capacity_from_mask,
     evaluate,
     recovered,
+    screened_capacity,
 )
 from muonjax.gaussian.rules import (
     MINIBATCH_RULES,
@@ -205,6 +236,13 @@ from muonjax.gaussian.scores import (
     population_loss_and_grad,
     population_pass,
     sample_batch,
+    score_block_elements,
+)
+from muonjax.gaussian.screened import (
+    SCREENS,
+    ScreenedPass,
+    score_error_coefficient,
+    screened_recovery,
 )
 from muonjax.gaussian.task import (
     GaussianTask,
@@ -234,6 +272,11 @@ from muonjax.stats.bootstrap import (
     paired_ratio,
     percentile_interval,
     resample_indices,
+)
+from muonjax.stats.bounds import (
+    BoundRatio,
+    bound_ratio,
+    compare_bound,
 )
 from muonjax.stats.deterministic import (
     compare_point,
@@ -280,6 +323,11 @@ __version__ = "0.2.0.dev0"
 
 # In data-flow order (the order of the docstring), not alphabetical.
 __all__ = [  # noqa: RUF022
+    # precision policy: every product on a measured path states its precision
+    "PRECISION",
+    "DotSite",
+    "default_precision_dots",
+    "precision_policy",
     # matrix functions of a gradient (SPEC A.3, E)
     "CUBIC_COEFFS",
     "JORDAN_COEFFS",
@@ -319,6 +367,7 @@ __all__ = [  # noqa: RUF022
     "population_loss_and_grad",
     "population_pass",
     "sample_batch",
+    "score_block_elements",
     # Part A: capacity (SPEC A.4)
     "Capacity",
     "Metrics",
@@ -326,6 +375,13 @@ __all__ = [  # noqa: RUF022
     "capacity_from_mask",
     "evaluate",
     "recovered",
+    # Part A: screened capacity (reduced precision, rigorous bound, exact recheck)
+    "SCREENS",
+    "ScreenedCapacity",
+    "ScreenedPass",
+    "score_error_coefficient",
+    "screened_capacity",
+    "screened_recovery",
     # Part A: Newton (SPEC A.3)
     "KroneckerFactors",
     "hessian_factors_at_zero",
@@ -361,6 +417,8 @@ __all__ = [  # noqa: RUF022
     "config_hash",
     "run_cell",
     "run_sweep",
+    "Interrupted",
+    "MemoryLimitError",
     # Part A: sweep cells
     "one_step_cell",
     "one_step_sweep",
@@ -381,6 +439,8 @@ __all__ = [  # noqa: RUF022
     "RecordedParts",
     "read_part",
     "record_parts",
+    "DirectoryLocked",
+    "PeerLost",
     # engine: experiments and checks
     "CheckContext",
     "CheckOutcome",
@@ -395,6 +455,14 @@ __all__ = [  # noqa: RUF022
     "run_recorded",
     "run_checks",
     "experiment_main",
+    # engine: the cost of a run before it runs (muonjax run --dry-run)
+    "Cost",
+    "ShapeCost",
+    "Work",
+    "count_work",
+    "declare_while_trips",
+    "estimate",
+    "format_cost",
     # stats: the bootstrap over seeds, fits, slopes, verdicts (SPEC D)
     "bootstrap_interval",
     "bootstrap_mean",
@@ -420,6 +488,9 @@ __all__ = [  # noqa: RUF022
     "window_slope",
     "compare_point",
     "compare_window",
+    "BoundRatio",
+    "bound_ratio",
+    "compare_bound",
     "Comparison",
     "combine_verdicts",
     "compare",
@@ -496,4 +567,5 @@ __all__ = [  # noqa: RUF022
     "gaussian",
     "orthogonal",
     "theory",
+    "transformer",
 ]

@@ -17,7 +17,8 @@ All three act on the singular values of ``G = U diag(s) V^T``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +26,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from muonjax import _validate
+from muonjax._precision import PRECISION, matmul
 
 #: Newton-Schulz coefficients: a name, one ``(a, b, c)`` triple, or a ``(k, 3)`` table.
 CoeffsLike = str | ArrayLike | Sequence[float] | Sequence[Sequence[float]]
@@ -98,6 +100,45 @@ def newton_schulz_coefficients(
     return np.concatenate([table, extra], axis=0)
 
 
+def _one_matrix_at_a_time(fn: Callable) -> Callable:
+    """``fn`` of one matrix; under ``jax.vmap`` on a CPU, a loop over the batch.
+
+    jaxlib 0.10.2's CPU LAPACK kernels (``gesdd``, ``syevd``, ...) split a *batched*
+    call into tasks on XLA's intra-op thread pool and block one pool thread until
+    they are done. When as many such calls run at once as the pool has threads
+    (several simulated devices each running a vmapped ``svd``, or two independent
+    ``eigh`` in one program), every thread waits for tasks that no thread is free to
+    run: the process hangs with the CPU idle. A native stack of the hang shows every
+    ``tf_XLAEigen`` thread in ``jax::ParallelBatchMap`` -> ``BlockingCounter::Wait``
+    under ``lapack_dgesdd_ffi``. A call on ONE matrix does its work on the calling
+    thread, so on the CPU a vmapped call becomes a sequential loop
+    (``jax.custom_batching.sequential_vmap``) of single-matrix calls; other
+    platforms (cuSOLVER on a GPU) keep the batched call. Each matrix goes through
+    the same LAPACK routine either way, so the results are the same.
+    """
+    looped = jax.custom_batching.sequential_vmap(fn)
+
+    @functools.wraps(fn)
+    def call(x):
+        return jax.lax.platform_dependent(x, cpu=looped, default=fn)
+
+    return call
+
+
+@_one_matrix_at_a_time
+def svd(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``jnp.linalg.svd(x, full_matrices=False)``, safe to vmap on the CPU."""
+    u, s, vt = jnp.linalg.svd(x, full_matrices=False)
+    return u, s, vt
+
+
+@_one_matrix_at_a_time
+def eigh(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``jnp.linalg.eigh(x)`` of a symmetric matrix, safe to vmap on the CPU."""
+    w, q = jnp.linalg.eigh(x)
+    return w, q
+
+
 def _singular_value_floor(s: jax.Array, shape: tuple[int, ...], rtol: ArrayLike | None):
     """Threshold below which a singular value counts as zero."""
     if rtol is None:
@@ -133,9 +174,9 @@ def polar(
     _check_matrix("g", g)
     if rtol is not None:
         _validate.real("rtol", rtol, lower=0.0)
-    u, s, vt = jnp.linalg.svd(g, full_matrices=False)
+    u, s, vt = svd(g)
     keep = s > _singular_value_floor(s, g.shape, rtol)
-    return (u * keep.astype(g.dtype)[None, :]) @ vt
+    return matmul(u * keep.astype(g.dtype)[None, :], vt)
 
 
 def smoothed_polar(
@@ -156,12 +197,12 @@ def smoothed_polar(
     """
     _check_matrix("g", g)
     _validate.real("lam", lam, lower=0.0)
-    u, s, vt = jnp.linalg.svd(g, full_matrices=False)
+    u, s, vt = svd(g)
     keep = s > _singular_value_floor(s, g.shape, rtol)
     lam = jnp.asarray(lam, s.dtype)
     safe = jnp.where(keep, s, jnp.ones_like(s))
     h = jnp.where(keep, safe / jnp.sqrt(safe**2 + lam**2), jnp.zeros_like(s))
-    return (u * h[None, :]) @ vt
+    return matmul(u * h[None, :], vt)
 
 
 def newton_schulz(
@@ -210,9 +251,9 @@ def _newton_schulz(g, table, safety, eps):
     x = x / (safety * jnp.linalg.norm(x) + eps)
 
     def step(x, abc):
-        a = x @ x.T
-        b = abc[1] * a + abc[2] * (a @ a)
-        return abc[0] * x + b @ x, None
+        a = matmul(x, x.T)
+        b = abc[1] * a + abc[2] * matmul(a, a)
+        return abc[0] * x + matmul(b, x), None
 
     x, _ = jax.lax.scan(step, x, table)
     return x.T if transposed else x
@@ -225,5 +266,5 @@ def singular_value_map(g: Float[Array, "m n"], out: Float[Array, "m n"]) -> jax.
     ``U f(S) V^T`` this is ``f(s)``, so it shows what a Newton-Schulz variant does to
     each singular value of the real gradient.
     """
-    u, _, vt = jnp.linalg.svd(g, full_matrices=False)
-    return jnp.einsum("ik,ij,kj->k", u, out, vt)
+    u, _, vt = svd(g)
+    return jnp.einsum("ik,ij,kj->k", u, out, vt, precision=PRECISION)

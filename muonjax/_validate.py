@@ -17,6 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def printable(text: object) -> str:
+    """``str(text)``, with control characters escaped: safe in a one-line message."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def is_concrete(x: object) -> bool:
     """True when ``x`` has a value now (it is not a JAX tracer)."""
     return not isinstance(x, jax.core.Tracer)

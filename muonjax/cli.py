@@ -5,25 +5,41 @@ All of the command line lives here (``argparse``); the work is done by the libra
 :func:`muonjax.run_checks` for checks. ``python experiments/NAME.py`` takes the same
 options as ``muonjax run NAME`` (:func:`experiment_main`).
 
-Exit codes: 0 on success, 2 on a usage error (unknown experiment, bad ``--set`` key or
-value), with a message naming what was wrong; ``check`` returns 1 when a check raised.
+Exit codes (``docs/sweeps.md``, "What a run guarantees"):
+
+- 0: success;
+- 2: bad input, refused before anything is computed: an unknown experiment, a bad
+  ``--set`` key or value (every field is validated first), an output directory that
+  cannot be written or that another run holds, a run that would not fit the
+  device's memory (``--force`` overrides), bad multi-process options. One line on
+  stderr names what was wrong; nothing is written;
+- 130 / 143: interrupted by Ctrl-C (SIGINT) / SIGTERM: one line says how many cells
+  were done; the session is recorded as interrupted; the same command resumes;
+- 1: another process of a multi-process run was lost (named on stderr);
+  ``check`` returns 1 when a check raised.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jax
 
+from muonjax._validate import printable
 from muonjax.engine.checks import ERROR, format_table, run_checks
-from muonjax.engine.records import read_manifest
+from muonjax.engine.cost import estimate, format_cost
+from muonjax.engine.interrupts import Interrupted, signals_raise
+from muonjax.engine.peers import PeerLost
+from muonjax.engine.records import check_output_dir, read_manifest
 from muonjax.engine.registry import (
     CHECK_PRESETS,
     PRESETS,
@@ -38,7 +54,44 @@ from muonjax.engine.registry import (
 )
 
 # --------------------------------------------------------------------------------------
+# Errors: one line, one exit code.
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line on stderr (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
+
+
+class _Stop(Exception):
+    """Leave the command now: print ``message`` and exit with ``code``.
+
+    Raised for an interrupted run and a lost peer process; :func:`main` exits
+    with ``os._exit`` so that no interpreter shutdown races XLA's threads (the
+    cause of segmentation faults after Ctrl-C) and no JAX distributed shutdown
+    waits for a dead peer. Every file was already written atomically.
+    """
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _stop(err: _Stop) -> NoReturn:
+    print(err, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(err.code)
+
+
+# --------------------------------------------------------------------------------------
 # run and plot.
+
+#: What JAX's own coordination service waits before it aborts a process whose peer
+#: stopped sending heartbeats; muonjax notices a lost peer itself (--peer-timeout,
+#: muonjax.engine.peers) and stops with a message, well before that.
+_JAX_HEARTBEAT_TIMEOUT = 24 * 3600
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +131,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-plot", action="store_true", help="write the records, skip the figures"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run even if the projected memory per device exceeds what the device "
+        "has free",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run nothing: print the cells, compiled shapes, flops, peak memory per "
+        "device and a projected wall time (compiles each shape and times this "
+        "device's products for a few seconds)",
+    )
     dist = parser.add_argument_group(
         "multi-host runs (see docs/sweeps.md; the output directory must be shared)"
     )
@@ -90,27 +156,133 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     dist.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0")
     dist.add_argument("--num-processes", type=int, help="number of processes")
     dist.add_argument("--process-id", type=int, help="this process's index")
+    dist.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long processes wait to join, and how long a silent process is "
+        "waited for before the run stops with an error (default: 120)",
+    )
+
+
+def _check_distributed(args: argparse.Namespace) -> bool:
+    """Validate the multi-process options; whether to join a distributed run."""
+    manual = {
+        "--coordinator": args.coordinator,
+        "--num-processes": args.num_processes,
+        "--process-id": args.process_id,
+    }
+    given = [k for k, v in manual.items() if v is not None]
+    if not (math.isfinite(args.peer_timeout) and args.peer_timeout > 0):
+        raise ValueError(f"--peer-timeout must be > 0, got {args.peer_timeout}")
+    if not args.distributed and not given:
+        return False
+    if not args.distributed and len(given) < 3:
+        missing = [k for k in manual if k not in given]
+        raise ValueError(
+            f"{', '.join(given)} needs {' and '.join(missing)} as well (or "
+            "--distributed to detect them on SLURM, Open MPI or Cloud TPU)"
+        )
+    if args.coordinator is not None:
+        host, sep, port = args.coordinator.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"--coordinator must be HOST:PORT with a port in 1..65535, got "
+                f"{args.coordinator!r}"
+            )
+    if args.num_processes is not None and args.num_processes < 1:
+        raise ValueError(f"--num-processes must be >= 1, got {args.num_processes}")
+    if args.process_id is not None and (
+        args.process_id < 0
+        or (args.num_processes is not None and args.process_id >= args.num_processes)
+    ):
+        raise ValueError(
+            f"--process-id must be in 0..{(args.num_processes or 1) - 1}, got "
+            f"{args.process_id}"
+        )
+    return True
+
+
+def _reach_coordinator(args: argparse.Namespace) -> str | None:
+    """Why the coordinator cannot be used, or ``None``: checked before JAX tries.
+
+    JAX's client aborts the process (no Python exception) when it cannot register
+    with the coordinator in time, so this checks first: process 0 that the port is
+    free to listen on, the others that something listens there within
+    ``--peer-timeout`` seconds.
+    """
+    if args.coordinator is None:
+        return None  # detected by JAX (SLURM, Open MPI, Cloud TPU)
+    host, _, port = args.coordinator.rpartition(":")
+    host = host.strip("[]")
+    if args.process_id == 0:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("::", int(port)))
+            except OSError as err:
+                return f"cannot listen on port {port} ({err.strerror or err})"
+        return None
+    deadline = time.monotonic() + args.peer_timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return None
+        except OSError as err:
+            if time.monotonic() >= deadline:
+                return f"nothing answers there ({err.strerror or err})"
+        time.sleep(0.2)
+
+
+def _join(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``jax.distributed.initialize`` with the options; errors exit 2."""
+    problem = _reach_coordinator(args)
+    if problem is not None:
+        raise _Stop(
+            f"{parser.prog}: error: could not join the run at --coordinator "
+            f"{args.coordinator} as process {args.process_id} of "
+            f"{args.num_processes} within {args.peer_timeout:g} s: {problem}",
+            2,
+        )
+    try:
+        jax.distributed.initialize(
+            coordinator_address=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+            initialization_timeout=max(1, int(args.peer_timeout)),
+            heartbeat_timeout_seconds=_JAX_HEARTBEAT_TIMEOUT,
+        )
+    except Exception as err:  # JAX raises RuntimeError, ValueError, XlaRuntimeError
+        where = args.coordinator or "the detected coordinator"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        raise _Stop(
+            f"{parser.prog}: error: could not join the run at {where} as process "
+            f"{args.process_id} of {args.num_processes} within {args.peer_timeout:g} "
+            f"s: {first}",
+            2,
+        ) from None
 
 
 def _execute(
     parser: argparse.ArgumentParser, experiment: Experiment, args: argparse.Namespace
 ) -> int:
-    if args.seeds is not None and args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    out = args.out or Path("runs") / f"{experiment.name}-{args.preset}"
     try:
+        if args.seeds is not None and args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
         config = resolve_config(
             experiment, args.preset, seeds=args.seeds, overrides=args.overrides
         )
+        if not args.dry_run:
+            check_output_dir(out)
+        distributed = _check_distributed(args)
     except ValueError as err:
         parser.error(str(err))
-    manual = (args.coordinator, args.num_processes, args.process_id)
-    if args.distributed or any(v is not None for v in manual):
-        jax.distributed.initialize(
-            coordinator_address=args.coordinator,
-            num_processes=args.num_processes,
-            process_id=args.process_id,
-        )
-    out = args.out or Path("runs") / f"{experiment.name}-{args.preset}"
+    if args.dry_run:
+        print(format_cost(estimate(experiment, config)))
+        return 0
+    if distributed:
+        _join(parser, args)
     start = time.perf_counter()
     meta = {
         "experiment": experiment.name,
@@ -118,15 +290,47 @@ def _execute(
         "overrides": list(args.overrides),
         "config": _jsonable_config(config),
     }
-    recorded = run_recorded(
-        experiment, config, out, progress=not args.no_progress, meta=meta
-    )
-    if jax.process_index() != 0:
-        return 0
-    figures = [] if args.no_plot else plot_recorded(experiment, out)
+    with signals_raise():
+        try:
+            recorded = run_recorded(
+                experiment,
+                config,
+                out,
+                progress=not args.no_progress,
+                meta=meta,
+                force=args.force,
+                peer_timeout=args.peer_timeout,
+            )
+            if jax.process_index() != 0:
+                return 0
+        except Interrupted as stop:
+            raise _Stop(f"{parser.prog}: {stop.message()}", stop.exit_code) from None
+        except PeerLost as err:
+            raise _Stop(f"{parser.prog}: error: {err}", 1) from None
+        except ValueError as err:  # refused (lock, memory) or bad input found late
+            parser.error(str(err))
+        try:
+            figures = [] if args.no_plot else plot_recorded(experiment, out)
+        except Interrupted as stop:
+            raise _Stop(
+                f"{parser.prog}: interrupted while drawing the figures; the records "
+                f"are complete: `muonjax plot {printable(out)}` draws them",
+                stop.exit_code,
+            ) from None
+        except ValueError as err:  # records that cannot be drawn
+            parser.error(str(err))
     wall = time.perf_counter() - start
+    # The session's counts: with several processes, all of theirs.
+    session = (getattr(recorded, "manifest", None) or {}).get("sessions", [{}])[-1]
     sweep = getattr(recorded, "sweep", None)
-    done = f" ({sweep.computed} cells computed, {sweep.loaded} loaded)" if sweep else ""
+    done = ""
+    if "cells_computed" in session:
+        done = (
+            f" ({session['cells_computed']} cells computed, "
+            f"{session['cells_loaded']} loaded)"
+        )
+    elif sweep is not None:
+        done = f" ({sweep.computed} cells computed, {sweep.loaded} loaded)"
     print(f"{experiment.name} [{args.preset}] done in {wall:.1f} s{done}")
     for path in [*getattr(recorded, "table", []), *figures]:
         print(f"  {path}")
@@ -166,13 +370,24 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _plot_handler(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(args.dir)
+        if manifest.get("complete") is False:
+            last = (manifest.get("sessions") or [{}])[-1]
+            command = " ".join(last.get("command", [])) or "its command"
+            raise ValueError(
+                f"{args.dir} holds a run that never finished (its last session was "
+                f"{last.get('status', 'interrupted')}); re-run `{command}` to finish it"
+            )
         name = manifest.get("experiment")
-        if name is None:
-            raise ValueError(f"the manifest in {args.dir} names no experiment")
+        if not isinstance(name, str):
+            raise ValueError(
+                f"the manifest in {args.dir} names no experiment (is it a part of "
+                "one? plot its parent directory)"
+            )
         experiment = get_experiment(name)
+        paths = plot_recorded(experiment, args.dir)
     except ValueError as err:
         args.parser.error(str(err))
-    for path in plot_recorded(experiment, args.dir):
+    for path in paths:
         print(path)
     return 0
 
@@ -204,13 +419,16 @@ def experiment_main(experiment: Experiment, argv: Sequence[str] | None = None) -
 
     Takes the options of ``muonjax run`` (without the name).
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=f"{experiment.name}.py",
         description=f"{experiment.summary} (same as `muonjax run {experiment.name}`)",
     )
     add_run_options(parser)
     args = parser.parse_args(argv)
-    return _execute(parser, experiment, args)
+    try:
+        return _execute(parser, experiment, args)
+    except _Stop as err:
+        _stop(err)
 
 
 # --------------------------------------------------------------------------------------
@@ -298,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``muonjax`` argument parser with every subcommand."""
     import muonjax
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="muonjax",
         description="Check numerically what two 2026 papers prove about the Muon "
         "optimizer in associative memory learning.",
@@ -320,7 +538,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(handler(args) or 0)
+    try:
+        return int(handler(args) or 0)
+    except _Stop as err:
+        _stop(err)
 
 
 if __name__ == "__main__":

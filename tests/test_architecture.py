@@ -298,7 +298,7 @@ ORTHOGONAL_NAMES_0_1_0 = (
 
 FAMILIES = ("gaussian", "orthogonal", "transformer")
 #: Kernel modules shared by every layer; they import only each other.
-KERNELS = ("_validate", "_io", "_polar", "_transforms")
+KERNELS = ("_validate", "_io", "_precision", "_polar", "_transforms")
 
 
 def test_every_public_name_of_0_1_0_still_imports():

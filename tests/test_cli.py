@@ -15,7 +15,7 @@ import pytest
 
 import muonjax as mj
 from muonjax import cli
-from muonjax.engine import registry as _registry
+from muonjax.engine import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,63 @@ def test_usage_errors_exit_2_and_name_the_problem(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         run_cli(*argv)
     assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1, err  # one line, no usage block
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("alphas=nan", "alphas value must be finite, got nan"),
+        ("alphas=inf", "alphas value must be finite, got inf"),
+        ("muon_lr_scale=nan", "muon_lr_scale must be finite, got nan"),
+        ("dims=16,16", "dims repeats 16"),
+        ("n=10000000000", "n must be below 2^31 in size"),
+        ("seeds=-1", "seeds must lie in [1, inf)"),
+        ("root_seed=-3", "root_seed must lie in [0, inf)"),
+        ("with_loss=maybe", "expected true or false"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_written(
+    tmp_path, capsys, setting, message
+):
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as exc:
+        run_cli("run", "fig2", "--out", str(out), "--set", setting)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("file", "is a file, not a directory"),
+        ("file/sub", "file is a file, not a directory"),
+        ("/proc/none/x", "is not writable"),
+    ],
+)
+def test_an_unwritable_out_is_refused_first(tmp_path, capsys, where, message):
+    (tmp_path / "file").write_text("x")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    with pytest.raises(SystemExit) as exc:
+        run_cli("run", "fig2", "--out", out, *TINY)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_run_too_large_for_the_device_is_refused_before_computing(tmp_path, capsys):
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as exc:
+        run_cli("run", "fig2", "--out", str(out), "--set", "n=100000000")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "per device, more than the" in err and "--force" in err, err
+    assert not out.exists()
 
 
 def test_fig2_end_to_end_in_a_temporary_directory(tmp_path, capsys):
@@ -199,14 +255,14 @@ class _Config:
     ],
 )
 def test_parse_value(field, text, value):
-    types = _registry._field_types(_Config)
-    assert _registry.parse_value(types[field], text) == value
+    types = settings.field_types(_Config)
+    assert settings.parse_value(types[field], text) == value
 
 
 @pytest.mark.parametrize(
     ("field", "text"), [("n", "1.5"), ("flag", "maybe"), ("dims", ""), ("mode", "x")]
 )
 def test_parse_value_rejects(field, text):
-    types = _registry._field_types(_Config)
+    types = settings.field_types(_Config)
     with pytest.raises(ValueError):
-        _registry.parse_value(types[field], text)
+        settings.parse_value(types[field], text)

@@ -26,20 +26,27 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 
 from muonjax._io import atomic_write_text
 from muonjax._io import json_dumps as _json_dumps
+from muonjax.engine.identity import current_context, digest
+from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.lock import run_lock
+from muonjax.engine.peers import PeerLost
 from muonjax.engine.records import (
     MANIFEST,
     SCHEMA_VERSION,
     RecordedSweep,
     _now,
+    add_session,
     environment,
+    new_session,
+    previous_manifest,
     record_sweep,
-    sessions_with,
+    refusal_cleanup,
 )
 from muonjax.engine.sweep import Sweep, SweepResult
 from muonjax.engine.table import Table, read_table, table_from_results, write_table
@@ -87,6 +94,9 @@ def record_parts(
     chunk_size: int = 16,
     progress: bool = False,
     meta: Mapping[str, Any] | None = None,
+    force: bool | None = None,
+    stall_warning: float | Literal["default"] | None = "default",
+    peer_timeout: float | None = None,
 ) -> RecordedParts:
     """Record each sweep in ``out_dir/<name>`` and write the combined table there.
 
@@ -94,7 +104,9 @@ def record_parts(
     seeds, root seed and chunk size; its manifest holds ``meta`` without the
     ``experiment`` key (so that ``muonjax plot`` is run on the parent), plus
     ``part``. The parent's manifest holds ``meta``, the parts (directory, grid, rows,
-    columns), the combined columns, the environment and one session per invocation.
+    columns), the combined columns, the environment and one session per invocation
+    (an interrupted one included, with the cells done over all parts). The parent
+    directory is locked for the whole run.
 
     Args:
         parts: ``name -> sweep``, in the order to run them (names are identifiers).
@@ -106,6 +118,7 @@ def record_parts(
         chunk_size: see :func:`muonjax.run_sweep`.
         progress: progress bars on stderr.
         meta: manifest entries (experiment name, preset, resolved config).
+        force, stall_warning, peer_timeout: see :func:`muonjax.record_sweep`.
 
     Returns:
         A :class:`RecordedParts`.
@@ -114,31 +127,114 @@ def record_parts(
         raise ValueError("parts must hold at least one sweep")
     names = [_check_name(n) for n in parts]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    started = _now()
-    part_meta = {k: v for k, v in dict(meta or {}).items() if k != "experiment"}
-    recorded: dict[str, RecordedSweep] = {}
-    for name in names:
-        recorded[name] = record_sweep(
-            parts[name],
-            out / name,
+    ambient = current_context()
+    run_digest = digest(
+        {
+            "parts": {n: parts[n].describe()["axes"] for n in names},
+            "root_seed": root_seed,
+            "context": None if ambient is None else ambient.as_identity(),
+        }
+    )[:16]
+    with refusal_cleanup(out), run_lock(out, digest=run_digest):
+        return _record_parts(
+            parts,
+            names,
+            out,
             seeds=seeds,
             root_seed=root_seed,
             chunk_size=chunk_size,
             progress=progress,
-            meta={**part_meta, "part": name},
+            meta=dict(meta or {}),
+            run_digest=run_digest,
+            force=force,
+            stall_warning=stall_warning,
+            peer_timeout=peer_timeout,
         )
+
+
+def _record_parts(
+    parts: Mapping[str, Sweep],
+    names: list[str],
+    out: Path,
+    *,
+    seeds: int,
+    root_seed: int,
+    chunk_size: int,
+    progress: bool,
+    meta: dict[str, Any],
+    run_digest: str,
+    force: bool | None,
+    stall_warning: float | Literal["default"] | None,
+    peer_timeout: float | None,
+) -> RecordedParts:
+    started = _now()
+    count, index = jax.process_count(), jax.process_index()
+    part_meta = {k: v for k, v in meta.items() if k != "experiment"}
+    recorded: dict[str, RecordedSweep] = {}
+    try:
+        for name in names:
+            recorded[name] = record_sweep(
+                parts[name],
+                out / name,
+                seeds=seeds,
+                root_seed=root_seed,
+                chunk_size=chunk_size,
+                progress=progress,
+                meta={**part_meta, "part": name},
+                force=force,
+                stall_warning=stall_warning,
+                peer_timeout=peer_timeout,
+            )
+    except KeyboardInterrupt as err:
+        stop = as_interrupted(err)
+        if index == 0:
+            shares = {
+                n: sum(1 for c in parts[n].cells() if c.position % count == index)
+                for n in names
+            }
+            finished = sum(shares[n] for n in recorded)
+            total = sum(shares.values())
+            computed = sum(r.sweep.computed for r in recorded.values())
+            stop.done = finished + (stop.done or 0)
+            stop.computed = computed + (stop.computed or 0)
+            stop.total = total
+            session = new_session(
+                started,
+                status="interrupted",
+                digest=run_digest,
+                computed=stop.computed,
+                loaded=stop.done - stop.computed,
+                signal=stop.signal_name,
+                cells_done=stop.done,
+                cells_total=total,
+            )
+            add_session(out, previous_manifest(out), session)
+            stop.recorded = True
+        raise stop from None
+    except PeerLost as err:
+        if index == 0:
+            session = new_session(
+                started,
+                status="failed",
+                digest=run_digest,
+                computed=0,
+                loaded=0,
+                error=str(err),
+            )
+            add_session(out, previous_manifest(out), session)
+        raise
     combined = SweepResult(
         results=[r for rec in recorded.values() for r in rec.sweep.results],
         computed=sum(rec.sweep.computed for rec in recorded.values()),
         loaded=sum(rec.sweep.loaded for rec in recorded.values()),
     )
-    if jax.process_index() != 0:
+    if index != 0:
         return RecordedParts(out, [], {}, recorded, combined)
 
     columns: list[str] = [PART_COLUMN]
     per_part: list[tuple[str, list[str], list[list[Any]]]] = []
     for name in names:
+        # On process 0, a part's results hold every process's cells.
         cols, rows = table_from_results(parts[name], recorded[name].sweep.results)
         per_part.append((name, cols, rows))
         columns += [c for c in cols if c not in columns]
@@ -151,10 +247,22 @@ def record_parts(
             )
     paths = write_table(out, columns, rows_all)
 
-    sessions = sessions_with(out, started, combined.computed, combined.loaded)
+    # Every process's cells: each part's last session sums them.
+    last = [rec.manifest["sessions"][-1] for rec in recorded.values()]
+    session = new_session(
+        started,
+        status="complete",
+        digest=run_digest,
+        computed=sum(s["cells_computed"] for s in last),
+        loaded=sum(s["cells_loaded"] for s in last),
+    )
+    previous = previous_manifest(out) or {}
+    sessions = [*previous.get("sessions", []), session]
     manifest = {
         "schema": SCHEMA_VERSION,
-        **dict(meta or {}),
+        **meta,
+        "complete": True,
+        "digest": run_digest,
         "parts": {
             name: {
                 "dir": name,

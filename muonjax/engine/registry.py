@@ -56,7 +56,6 @@ import inspect
 import pkgutil
 import sys
 import types
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,9 +63,34 @@ from typing import Any
 import jax
 
 from muonjax._io import jsonable
+from muonjax.engine.identity import (
+    ENGINE_FIELDS,
+    RunContext,
+    identity_scope,
+    run_context,
+)
+from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.lock import run_lock
+from muonjax.engine.memory import check_memory
 from muonjax.engine.parts import record_parts
-from muonjax.engine.records import record_sweep
+from muonjax.engine.records import (
+    _now,
+    add_session,
+    new_session,
+    previous_manifest,
+    read_manifest,
+    record_sweep,
+    refusal_cleanup,
+    run_options,
+)
+from muonjax.engine.settings import (
+    field_types,
+    parse_limits,
+    resolve,
+)
+from muonjax.engine.settings import validate_config as _validate_config
 from muonjax.engine.sweep import Sweep
+from muonjax.engine.table import check_records
 from muonjax.stats.verdict import Comparison
 
 #: Name under which the ``experiments/`` directory is imported.
@@ -92,6 +116,13 @@ class Experiment:
         run: ``run(config, out_dir, *, progress, meta)``, for experiments that
             record more than a sweep; exactly one of ``sweep`` and ``run`` is set.
         x64: run (and plot) inside ``jax.enable_x64(True)``.
+        presentation: config fields that change figures and fits only, never a
+            cell's numbers; every other field is part of the cells' identity.
+        limits: ``{field: Interval or Choices}``, the range or the allowed values
+            of a field (of every value of a tuple field).
+        estimate_memory: optional ``estimate_memory(config) -> bytes`` per device,
+            checked before anything is computed (besides the engine's own check of
+            each compiled program).
     """
 
     name: str
@@ -101,6 +132,9 @@ class Experiment:
     sweep: Callable[[Any], Sweep | Mapping[str, Sweep]] | None = None
     run: Callable[..., Any] | None = None
     x64: bool = False
+    presentation: tuple[str, ...] = ()
+    limits: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    estimate_memory: Callable[[Any], int] | None = None
 
     @property
     def config_type(self) -> type:
@@ -127,6 +161,9 @@ def register_experiment(
     sweep: Callable[[Any], Sweep | Mapping[str, Sweep]] | None = None,
     run: Callable[..., Any] | None = None,
     x64: bool = False,
+    presentation: Sequence[str] = (),
+    limits: Mapping[str, Any] | None = None,
+    estimate_memory: Callable[[Any], int] | None = None,
 ) -> Experiment:
     """Register an experiment under ``name`` and return it.
 
@@ -146,6 +183,17 @@ def register_experiment(
         run: ``run(config, out_dir, *, progress=False, meta=None)``, instead of
             ``sweep``, for experiments that write more than a sweep's records.
         x64: run inside ``jax.enable_x64(True)`` (scoped to the run).
+        presentation: fields that only change figures and fits (a bootstrap size,
+            the smallest ``d`` of a fit): changing them reuses the stored cells.
+            Every other field is part of each cell's identity
+            (:mod:`muonjax.engine.identity`); the test suite checks that a
+            presentation field leaves the sweep unchanged.
+        limits: ``{field: interval or allowed values}``, e.g. ``{"n": "[1, inf)",
+            "alphas": "(0, inf)", "noise": "[0, 1)", "update_dtype": ("float32",
+            "float64")}``; checked with the field's type before anything is
+            computed (:mod:`muonjax.engine.settings`).
+        estimate_memory: ``estimate_memory(config) -> int``, bytes per device;
+            :func:`run_recorded` refuses a run that would not fit (unless forced).
     """
     if not name.isidentifier():
         raise ValueError(f"name must be an identifier, got name={name!r}")
@@ -160,7 +208,28 @@ def register_experiment(
             f"presets of {name!r} must be instances of one dataclass, got "
             f"{sorted(t.__name__ for t in types_)}"
         )
-    exp = Experiment(name, summary, dict(presets), plot, sweep, run, bool(x64))
+    config_type = next(iter(types_))
+    names = set(field_types(config_type))
+    bad = sorted(set(presentation) - names) + sorted(
+        set(presentation) & set(ENGINE_FIELDS)
+    )
+    if bad:
+        raise ValueError(
+            f"presentation fields {bad} of {name!r} are not fields of "
+            f"{config_type.__name__} or are read by the engine"
+        )
+    exp = Experiment(
+        name,
+        summary,
+        dict(presets),
+        plot,
+        sweep,
+        run,
+        bool(x64),
+        tuple(presentation),
+        parse_limits(config_type, limits),
+        estimate_memory,
+    )
     old = _REGISTRY.get(name)
     if old is not None and _source_file(old.plot) != _source_file(plot):
         raise ValueError(
@@ -178,40 +247,111 @@ def run_recorded(
     *,
     progress: bool = False,
     meta: Mapping[str, Any] | None = None,
+    force: bool = False,
+    stall_warning: float | None = 600.0,
+    peer_timeout: float = 120.0,
 ) -> Any:
     """Run (or resume) ``experiment`` with ``config`` and write its records.
 
-    The one way an experiment runs, from the command line and from Python: inside
-    ``jax.enable_x64(experiment.x64)``, so 64-bit mode is scoped to the run and never
-    switched on globally; a sweep is recorded with :func:`muonjax.record_sweep` (or
-    :func:`muonjax.record_parts` for a mapping of parts) using the config's
-    ``seeds``, ``root_seed`` and ``chunk_size``.
+    The one way an experiment runs, from the command line and from Python:
+
+    1. every field of ``config`` is checked (:func:`validate_config`), and the
+       experiment's ``estimate_memory`` (if any) against each device;
+    2. the output directory is created and locked (:mod:`muonjax.engine.lock`):
+       another run with another configuration there is refused;
+    3. inside ``jax.enable_x64(experiment.x64)`` (64-bit mode scoped to the run)
+       and an :func:`muonjax.engine.identity.identity_scope` holding the resolved
+       config, so that every cell recorded inside is keyed by it, a sweep is
+       recorded with :func:`muonjax.record_sweep` (or :func:`muonjax.record_parts`
+       for a mapping of parts) using the config's ``seeds``, ``root_seed`` and
+       ``chunk_size``, or the experiment's ``run`` is called.
+
+    A run refused before computing leaves nothing behind.
+
+    Args:
+        experiment: the experiment.
+        config: an instance of its config type.
+        out_dir: the output directory.
+        progress: progress bars on stderr.
+        meta: manifest entries.
+        force: skip the memory checks.
+        stall_warning, peer_timeout: see :func:`muonjax.record_sweep`.
 
     Returns:
         What the recording returns (:class:`muonjax.RecordedSweep` or
         :class:`muonjax.RecordedParts`), or what the experiment's ``run`` returns.
     """
-    with jax.enable_x64(experiment.x64):
+    validate_config(experiment, config)
+    if experiment.estimate_memory is not None and not force:
+        check_memory(
+            experiment.estimate_memory(config),
+            jax.local_devices(),
+            where=f"{experiment.name} with these settings",
+        )
+    context = run_context(experiment.name, config, presentation=experiment.presentation)
+    out = Path(out_dir)
+    started = _now()
+    try:
+        return _run_locked(
+            experiment,
+            config,
+            out,
+            context,
+            progress=progress,
+            meta=meta,
+            force=force,
+            stall_warning=stall_warning,
+            peer_timeout=peer_timeout,
+        )
+    except KeyboardInterrupt as err:
+        # Stopped outside a sweep (in an experiment's own code after it): record it.
+        stop = as_interrupted(err)
+        if not stop.recorded and jax.process_index() == 0 and out.is_dir():
+            session = new_session(
+                started,
+                status="interrupted",
+                digest=context.digest(),
+                computed=0,
+                loaded=0,
+                signal=stop.signal_name,
+            )
+            add_session(out, previous_manifest(out), session)
+            stop.recorded = True
+        raise stop from None
+
+
+def _run_locked(
+    experiment: Experiment,
+    config: Any,
+    out: Path,
+    context: RunContext,
+    *,
+    progress: bool,
+    meta: Mapping[str, Any] | None,
+    force: bool,
+    stall_warning: float | None,
+    peer_timeout: float,
+) -> Any:
+    with (
+        refusal_cleanup(out),
+        run_lock(out, digest=context.digest()),
+        jax.enable_x64(experiment.x64),
+        identity_scope(context),
+        run_options(
+            force=force, stall_warning=stall_warning, peer_timeout=peer_timeout
+        ),
+    ):
         if experiment.run is not None:
-            return experiment.run(config, out_dir, progress=progress, meta=meta)
+            return experiment.run(config, out, progress=progress, meta=meta)
         assert experiment.sweep is not None
         grid = experiment.sweep(config)
         seeds = config.seeds
         root_seed = getattr(config, "root_seed", 0)
         chunk_size = getattr(config, "chunk_size", 16)
-        if isinstance(grid, Sweep):
-            return record_sweep(
-                grid,
-                out_dir,
-                seeds=seeds,
-                root_seed=root_seed,
-                chunk_size=chunk_size,
-                progress=progress,
-                meta=meta,
-            )
-        return record_parts(
-            grid,
-            out_dir,
+        record = record_sweep if isinstance(grid, Sweep) else record_parts
+        return record(
+            grid,  # type: ignore[arg-type]
+            out,
             seeds=seeds,
             root_seed=root_seed,
             chunk_size=chunk_size,
@@ -221,7 +361,13 @@ def run_recorded(
 
 
 def plot_recorded(experiment: Experiment, out_dir: str | Path) -> list[Path]:
-    """The experiment's figures and summary from the records in ``out_dir``."""
+    """The experiment's figures and summary from the records in ``out_dir``.
+
+    The records are checked against the manifest first
+    (:func:`muonjax.engine.table.check_records`): a garbled or truncated table is a
+    ``ValueError`` naming the file, never an error deep inside a figure.
+    """
+    check_records(out_dir, read_manifest(out_dir))
     with jax.enable_x64(experiment.x64):
         return experiment.plot(Path(out_dir))
 
@@ -270,67 +416,7 @@ def get_experiment(name: str) -> Experiment:
 
 
 # --------------------------------------------------------------------------------------
-# Configs: presets and --set overrides.
-
-
-def _field_types(config_type: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(config_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(config_type)}
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _parse_scalar(tp: Any, text: str) -> Any:
-    if tp is bool:
-        low = text.strip().lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off"):
-            return False
-        raise ValueError("expected true or false")
-    if tp is int:
-        return int(text)
-    if tp is float:
-        return float(text)
-    if tp is str:
-        return text
-    raise ValueError(f"cannot parse type {_type_name(tp)} from the command line")
-
-
-def parse_value(tp: Any, text: str) -> Any:
-    """Parse ``text`` as a value of type ``tp``.
-
-    Handles ``int``, ``float``, ``bool`` (true/false, yes/no, 1/0), ``str``,
-    ``tuple[T, ...]`` (comma separated), ``Literal[...]`` and ``X | None``
-    (``none``).
-    """
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if type(None) in args and text.strip().lower() == "none":
-            return None
-        others = [a for a in args if a is not type(None)]
-        errors = []
-        for a in others:
-            try:
-                return parse_value(a, text)
-            except ValueError as err:
-                errors.append(str(err))
-        raise ValueError("; ".join(errors))
-    if origin is typing.Literal:
-        for a in args:
-            if str(a) == text:
-                return a
-        raise ValueError(f"expected one of {list(args)}")
-    if origin is tuple:
-        item = args[0] if args else str
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not parts:
-            raise ValueError("expected a comma-separated list")
-        return tuple(_parse_scalar(item, p) for p in parts)
-    return _parse_scalar(tp, text)
+# Configs: presets and --set overrides (parsing and checks: muonjax.engine.settings).
 
 
 def resolve_config(
@@ -340,7 +426,9 @@ def resolve_config(
     seeds: int | None = None,
     overrides: Sequence[str] = (),
 ) -> Any:
-    """The preset's config with ``--seeds`` and ``--set key=value`` applied.
+    """The preset's config with ``--seeds`` and ``--set key=value`` applied, validated.
+
+    Every field is checked before anything runs (:func:`validate_config`).
 
     Raises:
         ValueError: an unknown preset, key or a bad value, with a message naming it.
@@ -350,34 +438,29 @@ def resolve_config(
             f"unknown preset {preset!r} for {experiment.name}; presets: "
             f"{', '.join(experiment.presets)}"
         )
-    config = experiment.presets[preset]
-    types_ = _field_types(type(config))
-    changes: dict[str, Any] = {}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        if key not in types_:
-            raise ValueError(
-                f"--set {item}: {experiment.name} has no setting {key!r}; settings: "
-                f"{', '.join(types_)}"
-            )
-        try:
-            changes[key] = parse_value(types_[key], text)
-        except ValueError as err:
-            raise ValueError(
-                f"--set {item}: bad value {text!r} for {key} "
-                f"({_type_name(types_[key])}): {err}"
-            ) from None
-    if seeds is not None:
-        if "seeds" not in types_:
-            raise ValueError(f"{experiment.name} has no 'seeds' setting")
-        changes["seeds"] = seeds
-    try:
-        return dataclasses.replace(config, **changes)
-    except ValueError as err:  # the config's own validation (__post_init__)
-        raise ValueError(f"invalid settings for {experiment.name}: {err}") from None
+    return resolve(
+        experiment.presets[preset],
+        name=experiment.name,
+        seeds=seeds,
+        overrides=overrides,
+        limits=experiment.limits,
+    )
+
+
+def validate_config(experiment: Experiment, config: Any) -> None:
+    """Check every field of ``config`` for ``experiment`` (``ValueError`` naming it).
+
+    Types, finiteness, integer sizes, unique tuple values and the experiment's
+    declared ranges (see :mod:`muonjax.engine.settings`).
+    """
+    if type(config) is not experiment.config_type:
+        raise ValueError(
+            f"{experiment.name} takes a {experiment.config_type.__name__}, got "
+            f"{type(config).__name__}"
+        )
+    _validate_config(
+        config, experiment.limits, label=f"invalid settings for {experiment.name}: "
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -484,6 +567,8 @@ _CHECKS: dict[str, Check] = {}
 CHECK_MODULES: list[str] = [
     "muonjax.gaussian.checks",
     "muonjax.orthogonal.checks",
+    "muonjax.transformer.checks",
+    "muonjax.transformer.longtail_checks",
 ]
 
 

@@ -24,9 +24,22 @@ seed, ``cell_fn(config, key) -> {metric: value}``, with a grid of configurations
   ``key_axes``), never Python's salted ``hash``; so a cell's numbers do not depend
   on the grid around it, on its position, the chunking, the devices, or on what a
   previous, interrupted run already did (SPEC E).
+- **Identity.** A cell is stored under an id hashed from everything that can change
+  its numbers: its configuration, its key axes, the root key, the run's context
+  (the experiment's resolved config) and the package's numerics version
+  (:mod:`muonjax.engine.identity`). A run with another root seed or another setting
+  never reuses a stored cell.
 - **Resume.** With a ``store`` (see :class:`muonjax.DirectoryStore`), finished
   cells are loaded instead of computed, and each newly finished cell is saved as
   soon as its last seed is done.
+- **Before computing.** The chunk program of every static configuration is compiled
+  first and its projected memory per device checked against the device
+  (:mod:`muonjax.engine.memory`), so an impossible run is refused before any cell
+  is computed.
+- **While computing.** Results are awaited by polling, so Ctrl-C and SIGTERM stop
+  the run within a fraction of a second (:class:`muonjax.Interrupted`, carrying the
+  cells done); a watchdog warns when no chunk finishes for much longer than the
+  slowest so far (:mod:`muonjax.engine.watchdog`).
 
 Memory under ``vmap``: each seed of a chunk holds its own ``(block, n)`` score
 block, so a cell function should take ``block_size = sweep_block_size(n, chunk)``,
@@ -41,6 +54,7 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -48,6 +62,7 @@ import itertools
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -57,6 +72,12 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from muonjax import _validate
+from muonjax.engine.identity import cell_id as _cell_id
+from muonjax.engine.identity import cell_identity, key_fingerprint
+from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.interrupts import wrapped as interrupted_inside
+from muonjax.engine.memory import check_memory, projected_bytes
+from muonjax.engine.watchdog import Watchdog
 
 #: A configuration value: what a CSV cell and a JSON scalar can hold.
 Scalar = str | int | float | bool | None
@@ -108,16 +129,19 @@ class Cell(NamedTuple):
     Attributes:
         position: index in the grid (first axis slowest).
         config: the full configuration, fixed values and axis values.
-        cell_id: 16 hex digits of :func:`config_hash` of ``config``; names the cell
-            in a store.
+        cell_id: 16 hex digits of the hash of ``identity``; names the cell in a
+            store.
         key_data: 32 bits of the hash of the key identity (``config`` restricted to
             the sweep's ``key_axes``), folded into the sweep's key.
+        identity: everything that can change the cell's numbers (see
+            :mod:`muonjax.engine.identity`).
     """
 
     position: int
     config: dict[str, Scalar]
     cell_id: str
     key_data: int
+    identity: dict[str, Any] | None = None
 
 
 class CellResult(NamedTuple):
@@ -255,8 +279,20 @@ class Sweep:
         """Config column names: the axes in grid order, then the fixed values."""
         return (*self.axes, *self.fixed)
 
-    def cells(self) -> list[Cell]:
-        """Every cell of the grid, in grid order (first axis slowest)."""
+    def cells(
+        self,
+        *,
+        key: jax.Array | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[Cell]:
+        """Every cell of the grid, in grid order (first axis slowest).
+
+        Args:
+            key: the sweep's root key; part of each cell's identity (and id).
+            context: what else can change the cells' numbers (the experiment's
+                resolved config); part of each cell's identity.
+        """
+        root = None if key is None else key_fingerprint(key)
         cells = []
         names = list(self.axes)
         for position, values in enumerate(itertools.product(*self.axes.values())):
@@ -266,12 +302,20 @@ class Sweep:
                 if self.key_axes is None
                 else {k: config[k] for k in self.key_axes}
             )
+            identity = cell_identity(
+                config,
+                key_axes=self.key_axes,
+                batched=self.batched,
+                root_key=root,
+                context=context,
+            )
             cells.append(
                 Cell(
                     position=position,
                     config=config,
-                    cell_id=config_hash(config)[:16],
+                    cell_id=_cell_id(identity),
                     key_data=int(config_hash(key_config)[:8], 16),
+                    identity=identity,
                 )
             )
         return cells
@@ -359,7 +403,7 @@ class _SingleSeed:
 @functools.lru_cache(maxsize=64)
 def _batched_jit(
     sweep: Sweep, static_json: str, devices: tuple
-) -> tuple[Callable, _SingleSeed]:
+) -> tuple[Any, _SingleSeed]:
     """The jitted chunk function of one static configuration.
 
     ``(key, cell_data (B,), seeds (B,), values {axis: (B,)}) -> (metrics, steps)``,
@@ -468,6 +512,48 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="cell", desc="sweep", file=sys.stderr, leave=True)
 
 
+def _where(sweep: Sweep, static: Mapping[str, Scalar]) -> str:
+    """The axis values of a static configuration, e.g. ``d=32 rule=muon``."""
+    shown = " ".join(f"{k}={v}" for k, v in static.items() if k in sweep.axes)
+    return shown or "the sweep"
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_program(
+    sweep: Sweep,
+    static_json: str,
+    devices: tuple,
+    chunk: int,
+    key_type: tuple,
+    x64: bool,
+) -> tuple[jax.stages.Compiled, _SingleSeed]:
+    """The compiled chunk program of one static configuration and chunk size.
+
+    Compiled ahead of time (``lower(...).compile()``) so that its memory can be
+    checked before it runs; cached, so a second sweep over the same grid (another
+    key, a resumed run) neither traces nor compiles again. ``x64`` is part of the
+    cache key because the same function compiles differently in 64-bit mode.
+    """
+    del x64  # only a cache key
+    fn, single = _batched_jit(sweep, static_json, devices)
+    dtypes = {name: _axis_dtype(sweep.axes[name]) for name in sweep.batched}
+    lowered = fn.lower(
+        jax.ShapeDtypeStruct(*key_type),
+        jax.ShapeDtypeStruct((chunk,), np.uint32),
+        jax.ShapeDtypeStruct((chunk,), np.uint32),
+        {name: jax.ShapeDtypeStruct((chunk,), dt) for name, dt in dtypes.items()},
+    )
+    return lowered.compile(), single
+
+
+def _wait(out: Any, poll: float = 0.02) -> Any:
+    """Wait for device results without blocking in native code (signals get in)."""
+    leaves = jax.tree.leaves(out)
+    while not all(x.is_ready() for x in leaves):
+        time.sleep(poll)
+    return jax.device_get(out)
+
+
 def run_sweep(
     sweep: Sweep,
     *,
@@ -479,6 +565,9 @@ def run_sweep(
     progress: bool = False,
     process_index: int | None = None,
     process_count: int | None = None,
+    context: Mapping[str, Any] | None = None,
+    force: bool = False,
+    stall_warning: float | None = 600.0,
 ) -> SweepResult:
     """Run every cell of ``sweep`` for seeds ``0 .. seeds-1``.
 
@@ -488,6 +577,10 @@ def run_sweep(
     a multiple of the number of devices. The chunk size depends only on the grid,
     ``seeds`` and ``chunk_size``, not on what a store already holds, so a resumed run
     compiles the same programs as a fresh one.
+
+    Every group with work left is compiled before the first cell is computed, and
+    the memory XLA projects for its program is checked against each device
+    (:func:`muonjax.engine.memory.check_memory`), unless ``force``.
 
     Args:
         sweep: the grid and its cell function.
@@ -500,10 +593,21 @@ def run_sweep(
         process_index: this process's index among ``process_count`` processes that
             split the cells (default ``jax.process_index()``).
         process_count: number of processes (default ``jax.process_count()``).
+        context: what else can change the cells' numbers (the experiment's resolved
+            config); part of every cell's identity and store id.
+        force: skip the memory check.
+        stall_warning: seconds without a finished chunk before the watchdog warns
+            on stderr (at least 10 times the slowest chunk so far); ``None`` turns
+            it off.
 
     Returns:
         A :class:`SweepResult` whose ``results`` hold the cells this process owns, in
         grid order, each with seeds ``0 .. seeds-1``.
+
+    Raises:
+        muonjax.Interrupted: on Ctrl-C (or SIGTERM under
+            :func:`muonjax.engine.interrupts.signals_raise`), with the cells done.
+        muonjax.engine.memory.MemoryLimitError: a program would not fit a device.
 
     References:
         SPEC E (per-cell keys).
@@ -524,78 +628,119 @@ def run_sweep(
             f"process_index must be < process_count, got {process_index=} and "
             f"{process_count=}"
         )
+    if stall_warning is not None:
+        _validate.real("stall_warning", stall_warning, lower=0.0, lower_open=True)
     requested = np.arange(seeds, dtype=np.int64)
 
     # Group this process's cells by static configuration (in grid order).
-    mine = [c for c in sweep.cells() if c.position % process_count == process_index]
+    cells = sweep.cells(key=key, context=context)
+    mine = [c for c in cells if c.position % process_count == process_index]
     groups: dict[str, list[Cell]] = {}
     for cell in mine:
         groups.setdefault(_canonical(sweep.static_config(cell)), []).append(cell)
 
     done: dict[int, CellResult] = {}
-    todo: dict[str, list[tuple[Cell, CellResult | None, list[int]]]] = {}
-    for static_json, cells in groups.items():
-        for cell in cells:
-            old = store.load(cell) if store is not None else None
-            have = set() if old is None else {int(s) for s in old.seeds}
-            missing = [int(s) for s in requested if int(s) not in have]
-            if missing:
-                todo.setdefault(static_json, []).append((cell, old, missing))
-            elif old is not None:
-                done[cell.position] = select_seeds(old, requested)
-    loaded = len(done)
     computed = 0
-
-    bar = _progress_bar(sum(len(v) for v in todo.values()), progress)
+    bar = None
     try:
-        for static_json, entries in todo.items():
+        todo: dict[str, list[tuple[Cell, CellResult | None, list[int]]]] = {}
+        for static_json, group in groups.items():
+            for cell in group:
+                old = store.load(cell) if store is not None else None
+                have = set() if old is None else {int(s) for s in old.seeds}
+                missing = [int(s) for s in requested if int(s) not in have]
+                if missing:
+                    todo.setdefault(static_json, []).append((cell, old, missing))
+                elif old is not None:
+                    done[cell.position] = select_seeds(old, requested)
+        loaded = len(done)
+
+        # Compile every program first: check its memory before computing anything.
+        bar = _progress_bar(sum(len(v) for v in todo.values()), progress)
+        key_type = (tuple(key.shape), key.dtype)
+        x64 = bool(jax.config.read("jax_enable_x64"))
+        programs = {}
+        for static_json in todo:
             static = json.loads(static_json)
             total_pairs = len(groups[static_json]) * seeds
             chunk = min(chunk_size, total_pairs)
             chunk = math.ceil(chunk / len(devices)) * len(devices)
-            # One trace and compile per static configuration, at the first call.
-            fn, single = _batched_jit(sweep, static_json, tuple(devices))
-            dtypes = {name: _axis_dtype(sweep.axes[name]) for name in sweep.batched}
-            pairs = [(i, s) for i, (_, _, miss) in enumerate(entries) for s in miss]
-            rows: dict[int, dict[int, dict[str, np.ndarray]]] = {}
-            steps = None
             if bar is not None:
-                bar.set_postfix_str(
-                    " ".join(f"{k}={v}" for k, v in static.items() if k in sweep.axes)
+                bar.set_postfix_str(f"compiling {_where(sweep, static)}")
+            compiled, single = _chunk_program(
+                sweep, static_json, tuple(devices), chunk, key_type, x64
+            )
+            if not force:
+                check_memory(
+                    projected_bytes(compiled),
+                    devices,
+                    where=f"{_where(sweep, static)} (chunks of {chunk} (cell, seed) "
+                    "pairs)",
                 )
-            for start in range(0, len(pairs), chunk):
-                part = pairs[start : start + chunk]
-                padded = part + [part[-1]] * (chunk - len(part))
-                cells_of = [entries[i][0] for i, _ in padded]
-                args = (
-                    key,
-                    np.asarray([c.key_data for c in cells_of], np.uint32),
-                    np.asarray([s for _, s in padded], np.uint32),
-                    {
-                        name: np.asarray([c.config[name] for c in cells_of], dt)
-                        for name, dt in dtypes.items()
-                    },
-                )
-                metrics, chunk_steps = jax.device_get(fn(*args))
-                steps = np.asarray(chunk_steps[0])
-                for j, (i, s) in enumerate(part):
-                    rows.setdefault(i, {})[s] = {
-                        k: metrics[k][j] for k in single.metric_names
-                    }
-                # Save every cell whose seeds are now all done, as soon as they are.
-                for i in sorted({i for i, _ in part}):
-                    cell, old, miss = entries[i]
-                    if i in rows and len(rows[i]) == len(miss):
-                        merged = _merge(
-                            cell, old, miss, [rows[i][s] for s in miss], steps
+            programs[static_json] = (chunk, compiled, single)
+
+        watchdog = (
+            Watchdog(floor=stall_warning)
+            if stall_warning is not None
+            else contextlib.nullcontext()
+        )
+        with watchdog:
+            for static_json, entries in todo.items():
+                static = json.loads(static_json)
+                chunk, compiled, single = programs[static_json]
+                dtypes = {name: _axis_dtype(sweep.axes[name]) for name in sweep.batched}
+                pairs = [(i, s) for i, (_, _, miss) in enumerate(entries) for s in miss]
+                rows: dict[int, dict[int, dict[str, np.ndarray]]] = {}
+                if bar is not None:
+                    bar.set_postfix_str(_where(sweep, static))
+                for start in range(0, len(pairs), chunk):
+                    part = pairs[start : start + chunk]
+                    padded = part + [part[-1]] * (chunk - len(part))
+                    cells_of = [entries[i][0] for i, _ in padded]
+                    args = (
+                        key,
+                        np.asarray([c.key_data for c in cells_of], np.uint32),
+                        np.asarray([s for _, s in padded], np.uint32),
+                        {
+                            name: np.asarray([c.config[name] for c in cells_of], dt)
+                            for name, dt in dtypes.items()
+                        },
+                    )
+                    if isinstance(watchdog, Watchdog):
+                        watchdog.started(
+                            f"{_where(sweep, static)} ({loaded + computed} of "
+                            f"{len(mine)} cells done)"
                         )
-                        if store is not None:
-                            store.save(merged)
-                        done[cell.position] = select_seeds(merged, requested)
-                        del rows[i]
-                        computed += 1
-                        if bar is not None:
-                            bar.update(1)
+                    metrics, chunk_steps = _wait(compiled(*args))
+                    if isinstance(watchdog, Watchdog):
+                        watchdog.finished()
+                    steps = np.asarray(chunk_steps[0])
+                    for j, (i, s) in enumerate(part):
+                        rows.setdefault(i, {})[s] = {
+                            k: metrics[k][j] for k in single.metric_names
+                        }
+                    # Save every cell whose seeds are now all done, as soon as they
+                    # are.
+                    for i in sorted({i for i, _ in part}):
+                        cell, old, miss = entries[i]
+                        if i in rows and len(rows[i]) == len(miss):
+                            merged = _merge(
+                                cell, old, miss, [rows[i][s] for s in miss], steps
+                            )
+                            if store is not None:
+                                store.save(merged)
+                            done[cell.position] = select_seeds(merged, requested)
+                            del rows[i]
+                            computed += 1
+                            if bar is not None:
+                                bar.update(1)
+    except KeyboardInterrupt as err:
+        raise as_interrupted(err).count(len(done), len(mine), computed) from None
+    except Exception as err:  # a signal inside a host callback comes back wrapped
+        stop = interrupted_inside(err)
+        if stop is None:
+            raise
+        raise stop.count(len(done), len(mine), computed) from None
     finally:
         if bar is not None:
             bar.close()

@@ -153,10 +153,67 @@ def read_table(path: str | os.PathLike) -> Table:
         path = path / TABLE_CSV
     if not path.exists():
         raise ValueError(f"no records table at {path}")
-    with path.open(newline="") as f:
-        reader = csv.reader(f)
-        columns = next(reader)
-        raw = [list(c) for c in zip(*reader, strict=True)] or [[] for _ in columns]
+    try:
+        text = path.read_text()
+        if text and not text.endswith("\n"):
+            raise ValueError("its last line is cut short (no final newline)")
+        with io.StringIO(text, newline="") as f:
+            reader = csv.reader(f)
+            columns = next(reader, None)
+            if not columns:
+                raise ValueError("the file is empty")
+            if len(set(columns)) != len(columns):
+                raise ValueError(f"the header repeats a column: {columns}")
+            rows = []
+            for row in reader:
+                if len(row) != len(columns):
+                    raise ValueError(
+                        f"line {reader.line_num} has {len(row)} fields, the header "
+                        f"{len(columns)}"
+                    )
+                rows.append(row)
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as err:
+        raise ValueError(
+            f"{path} is not a readable records table ({err}); re-run the command "
+            "that wrote it, with the same --out, to rewrite it from the stored cells"
+        ) from None
+    raw = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in columns]
     return Table(
         columns, {name: _parse_column(v) for name, v in zip(columns, raw, strict=True)}
     )
+
+
+def check_records(out_dir: str | os.PathLike, manifest: dict[str, Any]) -> Table:
+    """Read ``out_dir``'s table and check it against its manifest.
+
+    The header must be the manifest's columns, the row count its ``rows``, and the
+    index (and, for one sweep, metric) columns numeric; otherwise a ``ValueError``
+    names the file, so that ``muonjax plot`` never fails deep inside a figure.
+    """
+    path = Path(out_dir) / TABLE_CSV
+    table = read_table(path)
+    described = manifest.get("columns")
+    numeric = list(INDEX_COLUMNS)
+    if isinstance(described, dict) and "config" in described:
+        expected = [
+            *described.get("config", []),
+            *described.get("index", []),
+            *described.get("metrics", []),
+        ]
+        numeric += list(described.get("metrics", []))
+    elif isinstance(described, dict) and "all" in described:
+        expected = list(described["all"])
+    else:
+        expected = table.columns
+    fix = "re-run the command that wrote it, with the same --out, to rewrite it"
+    if table.columns != expected:
+        raise ValueError(
+            f"{path} has the columns {table.columns}, its manifest {expected}; {fix}"
+        )
+    rows = manifest.get("rows")
+    if isinstance(rows, int) and len(table) != rows:
+        raise ValueError(f"{path} has {len(table)} rows, its manifest {rows}; {fix}")
+    for name in numeric:
+        if name in table.data and table.data[name].dtype.kind not in "biuf":
+            raise ValueError(f"{path}: column {name!r} holds non-numbers; {fix}")
+    return table

@@ -19,6 +19,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 from muonjax import _validate
 from muonjax.gaussian.metrics import (
     Metrics,
+    capacity,
     capacity_from_mask,
     evaluate,
     metrics_from_pass,
@@ -31,6 +32,7 @@ from muonjax.gaussian.scores import (
     population_pass,
     sample_batch,
 )
+from muonjax.gaussian.screened import check_screen
 from muonjax.gaussian.task import GaussianTask, check_task
 
 
@@ -82,10 +84,6 @@ def _check_deflation(deflate, threshold):
     return deflate, threshold
 
 
-def _cast_task(task: GaussianTask, dtype: Any) -> GaussianTask:
-    return task if dtype is None else jax.tree.map(lambda x: x.astype(dtype), task)
-
-
 def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
     if update_dtype is None:
         return None
@@ -95,24 +93,35 @@ def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
 
 @functools.partial(
     jax.jit,
-    static_argnames=("tx", "batch_size", "block_size", "with_loss", "update_dtype"),
+    static_argnames=(
+        "tx",
+        "batch_size",
+        "block_size",
+        "with_loss",
+        "update_dtype",
+        "screen",
+    ),
 )
-def _one_step(task, tx, key, batch_size, block_size, with_loss, update_dtype):
-    hi = _cast_task(task, update_dtype)
+def _one_step(task, tx, key, batch_size, block_size, with_loss, update_dtype, screen):
+    dt = task.u.dtype if update_dtype is None else update_dtype
     weights = None
     if batch_size is not None:
         idx = sample_batch(task, batch_size, key=key)
-        weights = batch_frequencies(idx, task.n, dtype=hi.u.dtype)
-    g = grad_at_zero(hi, weights=weights)
+        weights = batch_frequencies(idx, task.n, dtype=dt)
+    # The sum runs in update_dtype block by block: no float64 copy of the task.
+    g = grad_at_zero(task, weights=weights, dtype=dt)
     w0 = jnp.zeros_like(g)
     updates, _ = tx.update(g, tx.init(w0), w0)
     w1 = optax.apply_updates(w0, updates)
     w_scores = w1.astype(task.u.dtype)
     if with_loss:
         return StepResult(w1, evaluate(w_scores, task, block_size=block_size))
-    cap = capacity_from_mask(
-        recovered(margins(w_scores, task, block_size=block_size)), task.p
-    )
+    if screen is not None:
+        cap = capacity(w_scores, task, block_size=block_size, screen=screen)
+    else:
+        cap = capacity_from_mask(
+            recovered(margins(w_scores, task, block_size=block_size)), task.p
+        )
     return StepResult(w1, Metrics(jnp.full((), jnp.nan, task.u.dtype), *cap))
 
 
@@ -125,6 +134,7 @@ def one_step(
     block_size: int | None = None,
     with_loss: bool = True,
     update_dtype: Any = None,
+    screen: str | None = None,
 ) -> StepResult:
     """One step of ``tx`` from ``W_0 = 0``, with the gradient in closed form.
 
@@ -147,6 +157,11 @@ def one_step(
             ``1e-7`` (alpha = 2) to ``1e-10`` (alpha = 3) of the largest at d = 256,
             below float32's resolution, so a float32 Muon step loses tail
             directions there; float64 here restores them at a cost of ``O(n d^2)``.
+        screen: ``None`` for the exact capacity pass; a format of
+            :data:`muonjax.SCREENS` to screen it in reduced precision and recheck
+            the undecided items exactly (same metrics, bit for bit; needs
+            ``with_loss=False`` and a float32 task, see
+            :func:`muonjax.screened_capacity`).
 
     Returns:
         A :class:`StepResult` with ``W_1`` and its :class:`Metrics`.
@@ -156,10 +171,17 @@ def one_step(
     """
     batch_size, block_size = _check_common(task, batch_size, block_size, key)
     update_dtype = _resolve_update_dtype(update_dtype, task)
+    if screen is not None:
+        check_screen(screen)
+        if with_loss:
+            raise ValueError(
+                "screen needs with_loss=False (the loss needs every exact score), "
+                f"got {screen=} and {with_loss=}"
+            )
     if key is None:
         key = jax.random.key(0)  # unused without a batch
     return _one_step(
-        task, tx, key, batch_size, block_size, bool(with_loss), update_dtype
+        task, tx, key, batch_size, block_size, bool(with_loss), update_dtype, screen
     )
 
 

@@ -16,7 +16,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from muonjax import _validate
 from muonjax.gaussian.scores import population_pass
-from muonjax.gaussian.task import GaussianTask
+from muonjax.gaussian.screened import screened_recovery
+from muonjax.gaussian.task import GaussianTask, check_task
 
 
 class Capacity(NamedTuple):
@@ -71,13 +72,82 @@ def capacity_from_mask(mask: Bool[Array, " n"], p: Float[Array, " n"]) -> Capaci
 
 
 def capacity(
-    w: Float[Array, "d_out d_in"], task: GaussianTask, *, block_size: int | None = None
+    w: Float[Array, "d_out d_in"],
+    task: GaussianTask,
+    *,
+    block_size: int | None = None,
+    screen: str | None = None,
 ) -> Capacity:
-    """Capacity of ``W`` on the task, from blockwise margins (``2 n^2 d`` flops)."""
+    """Capacity of ``W`` on the task, from blockwise margins (``2 n^2 d`` flops).
+
+    Args:
+        w: memory, ``(d_out, d_in)``.
+        task: the task.
+        block_size: queries per block.
+        screen: ``None`` for the exact pass; a reduced-precision format of
+            :data:`muonjax.SCREENS` to screen first and recheck exactly only the
+            items the error bound cannot decide (same result, bit for bit; see
+            :func:`screened_capacity`, which also reports how many were rechecked).
+    """
+    if screen is not None:
+        return screened_capacity(w, task, screen=screen, block_size=block_size).capacity
     res = population_pass(
         w, task, with_loss=False, with_grad=False, block_size=block_size
     )
     return capacity_from_mask(recovered(res.margins), task.p)
+
+
+class ScreenedCapacity(NamedTuple):
+    """Capacity from a screened pass and the number of items it rechecked.
+
+    Attributes:
+        capacity: the three measures, equal to the exact pass's bit for bit.
+        rechecked: number of items whose screened margin was within its error bound
+            of zero and which were recomputed exactly.
+    """
+
+    capacity: Capacity
+    rechecked: Int[Array, ""]
+
+
+def screened_capacity(
+    w: Float[Array, "d_out d_in"],
+    task: GaussianTask,
+    *,
+    screen: str = "bf16x3",
+    block_size: int | None = None,
+) -> ScreenedCapacity:
+    """Capacity through a reduced-precision screen and an exact recheck.
+
+    Every item is scored in ``screen`` (bfloat16 or TF32 products with float32
+    accumulation: tensor cores on a GPU, emulated on a CPU), its margin is decided
+    where it lies farther from zero than a rigorous bound of its error, and the
+    other items are recomputed exactly (:func:`muonjax.screened_recovery`). The
+    count, prefix and weighted accuracy equal :func:`capacity`'s bit for bit.
+
+    Args:
+        w: memory, ``(d_out, d_in)``, float32.
+        task: the task, float32.
+        screen: one of :data:`muonjax.SCREENS`.
+        block_size: queries per block (the exact pass's).
+
+    Returns:
+        A :class:`ScreenedCapacity`.
+
+    References:
+        SPEC A.4; :mod:`muonjax.gaussian.screened` for the bound.
+    """
+    check_task(task)
+    _validate.shape("w", w, (task.d_out, task.d_in))
+    _validate.finite_array("w", w)
+    block_size = _validate.optional_positive_int("block_size", block_size)
+    res = screened_recovery(
+        w, task.u, jnp.arange(task.n), task.v, screen=screen, block_size=block_size
+    )
+    return ScreenedCapacity(
+        capacity=capacity_from_mask(res.recovered, task.p),
+        rechecked=jnp.sum(res.rechecked, dtype=jnp.int32),
+    )
 
 
 def evaluate(

@@ -7,8 +7,15 @@ score (for the margin), the log-normaliser and the softmax-weighted mean of ``V`
 and accumulate the loss and the ``(d_out, d_in)`` gradient. Peak memory is
 ``O(b n + n d)``; the ``n x n`` score matrix never exists.
 
-Flop counts (used by the benchmarks): margins ``2 n^2 d``; loss and gradient
-``4 n^2 d`` (two matmuls with the score block), plus lower-order terms.
+Passes over a score block: the product writes it; the margins read it once more
+(the target score is gathered, the best rival is the row maximum with the target
+set to ``-inf`` in place, :func:`target_scores` and :func:`rival_scores`); the loss
+and gradient add a row maximum, the exponential and the second product. Every
+product runs at ``Precision.HIGHEST`` (:mod:`muonjax._precision`).
+
+Flop counts (used by the benchmarks and :func:`muonjax.count_work`): margins
+``2 n^2 d``; loss and gradient ``4 n^2 d`` (two products with the score block), plus
+lower-order terms.
 
 References:
     SPEC A.2 ([seed] for the loss, [derived] for the blockwise evaluation).
@@ -25,23 +32,68 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from muonjax import _validate
+from muonjax._precision import matmul
 from muonjax.gaussian.task import GaussianTask, check_task
 
-#: Default budget of score entries per block (2^24 floats is 64 MiB in float32).
+#: Score entries per block of the 0.1.0 passes (2^24 floats, 64 MiB in float32). The
+#: sweeps' per-chunk budget is four times this (:func:`muonjax.sweep_block_size`); it is
+#: kept so that recorded losses keep their last bits (the block size sets the order
+#: in which a pass sums its blocks).
 DEFAULT_BLOCK_ELEMENTS = 2**24
+#: Score entries per block of an unbatched pass on a CPU: 2^22 floats (16 MiB) stay
+#: in a 32 MiB L3 cache between the product that writes the block and the reductions
+#: that read it. Measured on a 2-core CPU (N = 20,000, d = 64, under load): margins
+#: at 0.93-0.98 of a same-shape product + row max with blocks of 64-256 rows, 0.81
+#: with 832 rows (2^24 entries).
+CPU_BLOCK_ELEMENTS = 2**22
+#: Most score entries per block on an accelerator (2^28 floats, 1 GiB in float32).
+ACCELERATOR_BLOCK_ELEMENTS = 2**28
 
 
-def default_block_size(n_candidates: int, n_queries: int | None = None) -> int:
-    """Query-block size whose ``(b, n)`` score block holds about 2^24 entries.
+def score_block_elements(device: jax.Device | None = None) -> int:
+    """Score entries one unbatched pass holds per block on ``device``.
+
+    On a CPU, :data:`CPU_BLOCK_ELEMENTS` (the block stays in cache). On a GPU or
+    TPU, 1/256 of the device memory (a pass holds the block, its exponential and a
+    few vectors), between :data:`DEFAULT_BLOCK_ELEMENTS` and
+    :data:`ACCELERATOR_BLOCK_ELEMENTS`: large blocks keep the products large and the
+    number of scan steps (kernel launches) small. 2^28 on an 80 or 141 GiB GPU.
+
+    Args:
+        device: the device; default ``jax.local_devices()[0]``.
+
+    Returns:
+        A number of float entries.
+    """
+    device = jax.local_devices()[0] if device is None else device
+    if device.platform == "cpu":
+        return CPU_BLOCK_ELEMENTS
+    stats = device.memory_stats() or {}
+    limit = int(stats.get("bytes_limit", 0))
+    if limit <= 0:
+        return DEFAULT_BLOCK_ELEMENTS
+    return int(
+        min(ACCELERATOR_BLOCK_ELEMENTS, max(DEFAULT_BLOCK_ELEMENTS, limit // 256 // 4))
+    )
+
+
+def default_block_size(
+    n_candidates: int, n_queries: int | None = None, *, elements: int | None = None
+) -> int:
+    """Query-block size whose ``(b, n)`` score block holds about ``elements`` entries.
 
     Args:
         n_candidates: number of candidates ``n`` (columns of the score block).
         n_queries: number of queries; the block never exceeds it.
+        elements: score entries per block; default :func:`score_block_elements`
+            of the default device.
 
     Returns:
         A block size ``b >= 1``, a multiple of 8 when larger than 8.
     """
-    b = max(1, DEFAULT_BLOCK_ELEMENTS // max(1, n_candidates))
+    if elements is None:
+        elements = score_block_elements()
+    b = max(1, elements // max(1, n_candidates))
     if b > 8:
         b -= b % 8
     if n_queries is not None:
@@ -67,6 +119,36 @@ def _pad_rows(x: jax.Array, rows: int) -> jax.Array:
     if rows == 0:
         return x
     return jnp.pad(x, [(0, rows)] + [(0, 0)] * (x.ndim - 1))
+
+
+def target_scores(s: Float[Array, "b n"], targets: Int[Array, " b"]) -> jax.Array:
+    """``s[r, targets[r]]`` for every row ``r``: each query's score of its target."""
+    return s[jnp.arange(s.shape[0]), targets]
+
+
+def rival_scores(
+    s: Float[Array, "b n"], targets: Int[Array, " b"], *, after: jax.Array
+) -> Float[Array, " b"]:
+    """Best score of each row other than its target's: ``max_{j != t_r} s_rj``.
+
+    The target entry is set to ``-inf`` in place and the row maximum taken, so the
+    block is read once (a masked copy would be written and read again). The value
+    written is ``min(after, -inf) = -inf``: making it depend on ``after`` (the last
+    value computed from a read of ``s``, e.g. the target scores) orders every read of
+    ``s`` before the write; without it XLA copies the whole block first. ``s`` must
+    not be used after this call.
+
+    Args:
+        s: ``(b, n)`` score block; consumed.
+        targets: ``(b,)`` column of each row's target.
+        after: ``(b,)`` values computed from the reads of ``s`` that must come first.
+
+    Returns:
+        ``(b,)``; ``-inf`` when ``n = 1``.
+    """
+    rows = jnp.arange(s.shape[0])
+    masked = s.at[rows, targets].set(jnp.minimum(after, -jnp.inf))
+    return jnp.max(masked, axis=1)
 
 
 @functools.partial(jax.jit, static_argnames=("deflate", "block_size", "grad_dtype"))
@@ -131,7 +213,7 @@ def blockwise_pass(
     lw = zeros_m if loss_weights is None else loss_weights.astype(dtype)
     gw = zeros_m if grad_weights is None else grad_weights.astype(dtype)
 
-    a = u_q @ w.T  # (m, d_out): the queries of the attention form.
+    a = matmul(u_q, w.T)  # (m, d_out): the queries of the attention form.
     blocks = (
         _pad_rows(a, pad).reshape(n_blocks, block, d_out),
         _pad_rows(u_q, pad).reshape(n_blocks, block, d_in),
@@ -139,32 +221,32 @@ def blockwise_pass(
         _pad_rows(lw, pad).reshape(n_blocks, block),
         _pad_rows(gw, pad).reshape(n_blocks, block),
     )
-    columns = jnp.arange(n)
 
     def body(carry, blk):
         loss, grad = carry
         a_b, u_b, t_b, lw_b, gw_b = blk
-        s = a_b @ v.T  # (block, n)
-        hit = columns[None, :] == t_b[:, None]
-        # The target score is read from the same matmul as its rivals, so a tie in
+        s = matmul(a_b, v.T)  # (block, n)
+        # The target score is read from the same product as its rivals, so a tie in
         # the scores is a tie here too ("a tie is not a recovery", SPEC A.4).
-        s_t = jnp.sum(jnp.where(hit, s, 0), axis=1)
-        s_other = jnp.max(jnp.where(hit, -jnp.inf, s), axis=1)
-        margin = s_t - s_other
+        s_t = target_scores(s, t_b)
+        after = s_t
         if want_loss or want_grad:
-            s_max = jnp.maximum(s_t, s_other)
+            s_max = jnp.max(s, axis=1)  # = max(s_t, best rival), exactly
             e = jnp.exp(s - s_max[:, None])
             z = jnp.sum(e, axis=1)
+            after = jnp.minimum(s_t, z)  # the last read of s before rival_scores
             if want_loss:
                 lse = s_max + jnp.log(z)
                 loss = loss + jnp.sum(lw_b * (lse - s_t))
-            if want_grad:
-                ebar = (e @ v) / z[:, None]  # softmax-weighted mean of the outputs
-                weight = gw_b
-                if deflate:
-                    weight = jnp.where(margin > 0, jnp.zeros_like(weight), weight)
-                coef = weight[:, None] * (ebar - v[t_b])  # (block, d_out)
-                grad = grad + coef.astype(gdt).T @ u_b.astype(gdt)
+        s_other = rival_scores(s, t_b, after=after)
+        margin = s_t - s_other
+        if want_grad:
+            ebar = matmul(e, v) / z[:, None]  # softmax-weighted mean of the outputs
+            weight = gw_b
+            if deflate:
+                weight = jnp.where(margin > 0, jnp.zeros_like(weight), weight)
+            coef = weight[:, None] * (ebar - v[t_b])  # (block, d_out)
+            grad = grad + matmul(coef.astype(gdt).T, u_b.astype(gdt))
         return (loss, grad), margin
 
     init = (jnp.zeros((), dtype), jnp.zeros((d_out, d_in), gdt))
@@ -360,25 +442,69 @@ def minibatch_loss_and_grad(
     return res.loss, res.grad
 
 
+#: Items per block of the ``n``-term sums of :func:`grad_at_zero` (and of
+#: :func:`muonjax.hessian_factors_at_zero`): up to this many, one product, as in 0.1.0;
+#: beyond, blocks of this many rows, so that a float64 sum over a float32 task never
+#: holds a float64 copy of the task (1.6 GB per seed at N = 100,000, d = 1024: under
+#: ``vmap`` over 16 seeds, the peak memory of a Figure 2 paper cell).
+SUM_BLOCK_ROWS = 2**14
+
+
+def sum_over_rows(
+    term: Any, n: int, init: jax.Array, *, block: int = SUM_BLOCK_ROWS
+) -> jax.Array:
+    """``sum`` of ``term(rows, keep)`` over blocks of the ``n`` rows.
+
+    ``rows(x)`` slices a block of rows of an ``(n, ...)`` array; ``keep`` is
+    ``None`` (all ``n`` rows in one block, when ``n <= block``: the plain sum) or a
+    ``(block,)`` mask of the rows no earlier block counted (the last block is
+    shifted back to end at row ``n``, so no array is padded or copied).
+    """
+    if n <= block:
+        return term(lambda x: x, None)
+    n_blocks = math.ceil(n / block)
+
+    def body(acc, k):
+        start = jnp.minimum(k * block, n - block)
+        keep = start + jnp.arange(block) >= k * block
+
+        def rows(x):
+            return jax.lax.dynamic_slice_in_dim(x, start, block)
+
+        return acc + term(rows, keep), None
+
+    return jax.lax.scan(body, init, jnp.arange(n_blocks))[0]
+
+
 def grad_at_zero(
-    task: GaussianTask, *, weights: ArrayLike | None = None
+    task: GaussianTask, *, weights: ArrayLike | None = None, dtype: Any = None
 ) -> Float[Array, "d_out d_in"]:
     """Closed-form gradient at ``W = 0``: ``sum_i p_i (vbar - v_i) u_i^T``.
 
     At ``W = 0`` every softmax is uniform, so ``E[v_j] = vbar = mean_j v_j`` and
     ``-grad L(0) = sum_i p_i (v_i - vbar) u_i^T`` (SPEC A.2, [derived]). Costs
-    ``O(n d^2)``.
+    ``O(n d^2)``, in blocks of :data:`SUM_BLOCK_ROWS` items beyond that many.
 
     Args:
         task: the task.
         weights: ``(n,)`` per-item weights, default ``task.p`` (pass the empirical
             frequencies of a batch for the minibatch gradient at zero).
+        dtype: dtype of the sum (e.g. float64 for a float32 task: each block is
+            cast, the task never is); default the task's.
     """
     check_task(task)
     p = task.p if weights is None else jnp.asarray(weights)
     _validate.shape("weights", p, (task.n,))
-    vbar = jnp.mean(task.v, axis=0)
-    return (p[:, None] * (vbar[None, :] - task.v)).T @ task.u
+    dt = task.u.dtype if dtype is None else _validate.float_dtype("dtype", dtype)
+    p = p.astype(dt)
+    vbar = jnp.mean(task.v.astype(dt), axis=0)
+
+    def term(rows, keep):
+        pw = rows(p) if keep is None else jnp.where(keep, rows(p), 0)
+        coef = pw[:, None] * (vbar[None, :] - rows(task.v).astype(dt))
+        return matmul(coef.T, rows(task.u).astype(dt))
+
+    return sum_over_rows(term, task.n, jnp.zeros((task.d_out, task.d_in), dt))
 
 
 def loss_at_zero(task: GaussianTask) -> Float[Array, ""]:

@@ -9,7 +9,7 @@ products. The generic rules (GD, Muon, SignGD) live in :mod:`muonjax._transforms
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -18,8 +18,10 @@ from jaxtyping import Array, ArrayLike, Float
 from optax import ScalarOrSchedule
 
 from muonjax import _validate
+from muonjax._polar import eigh
+from muonjax._precision import matmul
 from muonjax._transforms import stateless
-from muonjax.gaussian.scores import population_grad
+from muonjax.gaussian.scores import population_grad, sum_over_rows
 from muonjax.gaussian.task import GaussianTask, check_task
 
 # --------------------------------------------------------------------------------------
@@ -40,7 +42,7 @@ class KroneckerFactors(NamedTuple):
 
 
 def hessian_factors_at_zero(
-    task: GaussianTask, *, weights: ArrayLike | None = None
+    task: GaussianTask, *, weights: ArrayLike | None = None, dtype: Any = None
 ) -> tuple[Float[Array, "d_out d_out"], Float[Array, "d_in d_in"]]:
     """The Kronecker factors of the Hessian of ``L`` at ``W = 0``.
 
@@ -55,6 +57,9 @@ def hessian_factors_at_zero(
         task: the task.
         weights: per-item weights replacing ``p`` in ``Sigma_U`` (for example a
             batch's empirical frequencies).
+        dtype: dtype of the sums (e.g. float64 for a float32 task: blocks of
+            :data:`muonjax.gaussian.scores.SUM_BLOCK_ROWS` items are cast, the task
+            never is); default the task's.
 
     Returns:
         ``(Sigma_V, Sigma_U)``.
@@ -65,9 +70,22 @@ def hessian_factors_at_zero(
     check_task(task)
     p = task.p if weights is None else jnp.asarray(weights)
     _validate.shape("weights", p, (task.n,))
-    sigma_u = (task.u * p[:, None]).T @ task.u
-    vbar = jnp.mean(task.v, axis=0)
-    sigma_v = task.v.T @ task.v / task.n - jnp.outer(vbar, vbar)
+    dt = task.u.dtype if dtype is None else _validate.float_dtype("dtype", dtype)
+    p = p.astype(dt)
+
+    def u_term(rows, keep):
+        pw = rows(p) if keep is None else jnp.where(keep, rows(p), 0)
+        u = rows(task.u).astype(dt)
+        return matmul((u * pw[:, None]).T, u)
+
+    def v_term(rows, keep):
+        v = rows(task.v).astype(dt)
+        return matmul(v.T, v if keep is None else jnp.where(keep[:, None], v, 0))
+
+    sigma_u = sum_over_rows(u_term, task.n, jnp.zeros((task.d_in, task.d_in), dt))
+    vbar = jnp.mean(task.v.astype(dt), axis=0)
+    sum_vv = sum_over_rows(v_term, task.n, jnp.zeros((task.d_out, task.d_out), dt))
+    sigma_v = sum_vv / task.n - jnp.outer(vbar, vbar)
     return sigma_v, sigma_u
 
 
@@ -76,22 +94,14 @@ def kronecker_factors(
 ) -> KroneckerFactors:
     """Eigendecompose the two symmetric PSD factors once (eigenvalues clipped at 0).
 
-    When both factors have the same size they go through ONE stacked ``eigh``: on
-    XLA's CPU runtime two batched (vmapped) LAPACK ``eigh`` calls that run at the
-    same time can each block a worker of the intra-op thread pool while waiting for
-    work queued on that same pool, which deadlocks a 2-core machine (seen with
-    jax 0.10.2 under ``jax.jit(jax.vmap(...))`` of a Newton step). One call holds
-    at most one worker.
+    Each factor goes through :func:`muonjax._polar.eigh`, one matrix per LAPACK call
+    (a loop under ``jax.vmap`` on the CPU): batched LAPACK calls running at the same
+    time deadlock jaxlib 0.10.2's CPU thread pool (see there).
     """
     _validate.shape("sigma_v", sigma_v, (None, sigma_v.shape[0]))
     _validate.shape("sigma_u", sigma_u, (None, sigma_u.shape[0]))
-    if sigma_v.shape == sigma_u.shape:
-        # One stacked eigh, never two concurrent ones (see the docstring).
-        ev, q = jnp.linalg.eigh(jnp.stack([sigma_v, sigma_u]))
-        (ev_v, ev_u), (q_v, q_u) = ev, q
-    else:
-        ev_v, q_v = jnp.linalg.eigh(sigma_v)
-        ev_u, q_u = jnp.linalg.eigh(sigma_u)
+    ev_v, q_v = eigh(sigma_v)
+    ev_u, q_u = eigh(sigma_u)
     return KroneckerFactors(q_v, jnp.maximum(ev_v, 0), q_u, jnp.maximum(ev_u, 0))
 
 
@@ -134,12 +144,12 @@ def kronecker_ridge_solve(
     _validate.shape("g", g, (factors.q_v.shape[0], factors.q_u.shape[0]))
     _validate.finite_array("g", g)
     _validate.real("ridge", ridge, lower=0.0)
-    rotated = factors.q_v.T @ g @ factors.q_u
+    rotated = matmul(matmul(factors.q_v.T, g), factors.q_u)
     lam = jnp.asarray(ridge, g.dtype)
     if relative:
         lam = lam * hessian_max_eigenvalue(factors).astype(g.dtype)
     denom = jnp.outer(factors.ev_v, factors.ev_u) + lam
-    return factors.q_v @ (rotated / denom) @ factors.q_u.T
+    return matmul(matmul(factors.q_v, rotated / denom), factors.q_u.T)
 
 
 def newton_cg_direction(
@@ -207,15 +217,19 @@ def newton_at_zero(
     ridge: ArrayLike = 1e-8,
     weights: ArrayLike | None = None,
     relative_ridge: bool = False,
+    dtype: Any = None,
 ) -> optax.GradientTransformation:
     """Newton's method with ridge, Hessian taken at ``W = 0``. SPEC A.3 [derived].
 
     Exact for the first step from ``W_0 = 0``; on later steps it keeps the Hessian of
     ``W = 0`` (see :func:`scale_by_kronecker_inverse`). ``relative_ridge``: the
     ridge is ``ridge * lambda_max(H)`` (the verdicts' default, SPEC A.3 [derived]);
-    otherwise it is absolute (the paper's 1e-8 [seed]).
+    otherwise it is absolute (the paper's 1e-8 [seed]). ``dtype``: that of the
+    Hessian factors (see :func:`hessian_factors_at_zero`).
     """
-    factors = kronecker_factors(*hessian_factors_at_zero(task, weights=weights))
+    factors = kronecker_factors(
+        *hessian_factors_at_zero(task, weights=weights, dtype=dtype)
+    )
     return optax.chain(
         scale_by_kronecker_inverse(factors, ridge=ridge, relative=relative_ridge),
         optax.scale_by_learning_rate(learning_rate),

@@ -9,9 +9,10 @@ generic tools live in :mod:`muonjax.stats` (``window_slope``, ``fit_line``,
   (:data:`GD_WINDOWS`, SPEC B.3 Thm 5.7);
 - :func:`horizon_windows`: the fit windows of Muon's excess over its horizons
   (Thm 5.8);
-- :func:`imbalance_exponent`, :func:`progress_index`: how unevenly the frequency
-  groups progress (uniform progress, Thm 4.2), fitted with the one power-law fitter
-  (a bootstrap over random bases where there are several);
+- :func:`imbalance_exponent`, :func:`progress_index`,
+  :func:`group_excess_at_progress`: how unevenly the frequency groups progress at
+  matched progress (uniform progress, Thm 4.2), fitted with the one power-law
+  fitter (a bootstrap over random bases where there are several);
 - :func:`first_rise`: the end of Muon's noisy descent (Thm 5.1);
 - :func:`floored_log_ratio`: ``log10`` of a ratio of excess losses that may sit at
   float64's resolution;
@@ -206,6 +207,33 @@ def progress_index(excess: Any, fraction: float = IMBALANCE_PROGRESS) -> int:
     ex = np.asarray(excess)
     hit = np.nonzero(ex <= fraction * ex[0])[0]
     return int(hit[0]) if hit.size else len(ex) - 1
+
+
+def group_excess_at_progress(
+    excess: Any, group_excess: Any, fraction: float = IMBALANCE_PROGRESS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the group excess at matched progress: the first recorded step where
+    the run's total excess is down to ``fraction`` of its first value
+    (:func:`progress_index`).
+
+    Comparing rules at matched progress, not at the last step: by then the fast
+    rules have converged to float64's floor in every group, and the floor makes any
+    run look uniform.
+
+    Args:
+        excess: ``(S,)`` or ``(runs, S)`` total excess loss.
+        group_excess: ``(S, M)`` or ``(runs, S, M)`` per-group excess.
+        fraction: the progress matched.
+
+    Returns:
+        ``(rows (runs, M), index (runs,))``.
+    """
+    ex = np.atleast_2d(np.asarray(excess, np.float64))
+    gex = np.asarray(group_excess, np.float64)
+    if gex.ndim == 2:
+        gex = gex[None]
+    idx = np.array([progress_index(e, fraction) for e in ex], np.int64)
+    return np.stack([gex[i, j, :] for i, j in enumerate(idx)]), idx
 
 
 def floored_log_ratio(numerator: Any, denominator: Any, l_star: float) -> np.ndarray:

@@ -1,12 +1,16 @@
 """What the two papers predict, as plain functions of their parameters.
 
 One module per family: :mod:`muonjax.theory.gaussian` (SPEC A.5, Kim et al. 2026) and
-:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026). Every docstring carries the
+:mod:`muonjax.theory.orthogonal` (SPEC B.3, Li et al. 2026), and
+:mod:`muonjax.theory.transformer` (SPEC C.1: the qualitative claims of Kim et al.'s
+transformer figures, as comparisons of paired differences; SPEC C.2: Li et al.'s
+long-tailed facts). Every docstring carries the
 SPEC provenance tag verbatim (``[seed]``, ``[quoted]``, ``[summary]``, ``[derived]``).
 The names are re-exported here flat, so ``muonjax.theory.one_step_exponent(...)`` reads
 as before.
 """
 
+from muonjax.theory import transformer
 from muonjax.theory.gaussian import (
     QUALITATIVE_CLAIMS,
     critical_batch_exponent,
@@ -32,10 +36,15 @@ from muonjax.theory.gaussian import (
     two_stage_coefficients,
 )
 from muonjax.theory.orthogonal import (
+    gd_finite_m_excess,
+    gd_finite_m_slope,
+    gd_initial_stability_edge,
     gd_noiseless_query_loss,
     gd_noiseless_total_loss,
     gd_scaling_law,
     gd_scaling_law_exponent,
+    gd_stability_curvature,
+    gd_stability_edge,
     gd_stability_limit,
     label_noise_optimal_loss,
     muon_noiseless_query_loss,
@@ -55,6 +64,9 @@ __all__ = [
     "distinct_items_exponent",
     "distinct_items_scaling",
     "expected_distinct_items",
+    "gd_finite_m_excess",
+    "gd_finite_m_slope",
+    "gd_initial_stability_edge",
     "gd_noiseless_query_loss",
     "gd_noiseless_total_loss",
     "gd_one_step_capacity",
@@ -62,6 +74,8 @@ __all__ = [
     "gd_recovery_threshold",
     "gd_scaling_law",
     "gd_scaling_law_exponent",
+    "gd_stability_curvature",
+    "gd_stability_edge",
     "gd_stability_limit",
     "information_limit",
     "information_limit_exponent",
@@ -84,5 +98,23 @@ __all__ = [
     "preconditioner_deviation_bound",
     "smoothed_muon_lambda",
     "tra_signgd_muon_step",
+    "transformer",  # SPEC C.1, the module muonjax.theory.transformer
     "two_stage_coefficients",
+]
+
+# --- SPEC C.2: long-tailed facts (issue 15) ----------------------------------------
+from muonjax.theory.transformer import (
+    FACTS_SLOPE_CLAIM,
+    LONGTAIL_TAG,
+    TAIL_ACCURACY_CLAIM,
+    facts_learned_exponent,
+    steps_to_learn_exponent,
+)
+
+__all__ += [
+    "FACTS_SLOPE_CLAIM",
+    "LONGTAIL_TAG",
+    "TAIL_ACCURACY_CLAIM",
+    "facts_learned_exponent",
+    "steps_to_learn_exponent",
 ]

@@ -67,7 +67,7 @@ def test_store_round_trip_is_exact(tmp_path):
             np.testing.assert_array_equal(back.metrics[k], v)
 
 
-def test_store_rejects_a_file_of_another_config(tmp_path):
+def test_store_moves_aside_a_file_of_another_config(tmp_path, capsys):
     sweep = make_sweep()
     res = mj.run_sweep(sweep, seeds=1, key=jax.random.key(0), chunk_size=CHUNK).results[
         0
@@ -78,8 +78,11 @@ def test_store_rejects_a_file_of_another_config(tmp_path):
     data = json.loads(path.read_text())
     data["config"]["d"] = 99
     path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="holds config"):
-        store.load(res.cell)
+    # Never reused, never fatal: named on stderr, moved aside, recomputed.
+    assert store.load(res.cell) is None
+    err = capsys.readouterr().err
+    assert str(path) in err and "holds config" in err
+    assert not path.exists() and path.with_name(path.name + ".corrupt").exists()
 
 
 def test_table_has_the_documented_columns_and_exact_values(tmp_path):

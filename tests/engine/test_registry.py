@@ -82,3 +82,77 @@ def test_no_library_code_switches_float64_globally():
         if pattern.search(p.read_text())
     ]
     assert offenders == []
+
+
+# --------------------------------------------------------------------------------------
+# Refused before computing: nothing written.
+
+
+def test_estimate_memory_refuses_a_run_that_would_not_fit(scratch_experiment, tmp_path):
+    exp = scratch_experiment(
+        "zz_huge",
+        sweep=_sweep,
+        plot=lambda out: [],
+        estimate_memory=lambda config: 2**62,  # more than any device has
+    )
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(mj.MemoryLimitError, match="zz_huge with these settings needs"):
+        mj.run_recorded(exp, _Config(), out)
+    assert not (tmp_path / "deep").exists()
+    rec = mj.run_recorded(exp, _Config(), out, force=True)  # --force
+    assert rec.sweep.computed == 2
+
+
+def test_the_compiled_programs_memory_is_checked_before_computing(tmp_path):
+    def big(config, key):
+        # 2^36 float32 entries that a sort must hold: 256 GiB, more than this
+        # machine has.
+        x = jnp.sort(jax.random.uniform(key, (2**18, 2**18)), axis=1)
+        return {"s": x[:, 0].sum()}
+
+    sweep = mj.Sweep(big, axes={"a": [1]})
+    out = tmp_path / "out"
+    with pytest.raises(mj.MemoryLimitError, match=r"a=1 \(chunks of 1"):
+        mj.record_sweep(sweep, out, seeds=1)
+    assert not out.exists()
+
+
+def test_register_checks_presentation_and_limits(scratch_experiment):
+    with pytest.raises(ValueError, match="not fields of _Config"):
+        scratch_experiment("zz_p1", sweep=_sweep, plot=lambda o: [], presentation=["x"])
+    with pytest.raises(ValueError, match="read by the engine"):
+        scratch_experiment(
+            "zz_p2", sweep=_sweep, plot=lambda o: [], presentation=["seeds"]
+        )
+    with pytest.raises(ValueError, match="an interval looks like"):
+        scratch_experiment(
+            "zz_p3", sweep=_sweep, plot=lambda o: [], limits={"seeds": "1..4"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "ok"),
+    [
+        ("[1, inf)", 1, True),
+        ("(1, inf)", 1, False),
+        ("[0, 1)", 1.0, False),
+        ("[0, 1]", 1.0, True),
+        ("(-inf, 0]", -5, True),
+        (("a", "b"), "b", True),
+        (("a", "b"), "c", False),
+    ],
+)
+def test_limits_intervals_and_choices(limit, value, ok):
+    from muonjax.engine.settings import parse_limits, validate_value
+
+    @dataclasses.dataclass(frozen=True)
+    class C:
+        x: int | float | str = 0
+
+    (parsed,) = parse_limits(C, {"x": limit}).values()
+    tp = type(value)
+    if ok:
+        validate_value("x", tp, value, parsed)
+    else:
+        with pytest.raises(ValueError, match="x must"):
+            validate_value("x", tp, value, parsed)

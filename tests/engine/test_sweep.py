@@ -211,7 +211,9 @@ def test_sweep_block_size_divides_the_budget():
     b16 = mj.sweep_block_size(n, 16)
     assert b16 % 8 == 0 and 16 * b16 * n <= 2**26 < 16 * (b16 + 8) * n
     # About four unbatched blocks' worth of scores per chunk.
-    assert 16 * b16 == pytest.approx(4 * mj.default_block_size(n), rel=0.05)
+    assert 16 * b16 == pytest.approx(
+        4 * mj.default_block_size(n, elements=2**24), rel=0.05
+    )
     assert mj.sweep_block_size(10**9, 16) == 8  # never below 8
 
 

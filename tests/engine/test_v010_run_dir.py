@@ -2,7 +2,9 @@
 
 The fixture ``tests/fixtures/run_v010_fig2`` is a small Figure 2 run made by muonjax
 0.1.0 (see ``tests/fixtures/README.md``). Re-running its command into a copy must
-compute nothing and give the same records; ``muonjax plot`` must redraw it.
+compute nothing and give the same records, re-keying its cells under their new
+ids (0.1.0 named them by their configuration alone); ``muonjax plot`` must redraw
+it. A run with another configuration into such a directory never uses its cells.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def test_an_old_run_directory_loads_and_plots(tmp_path, capsys):
 
 def test_an_old_run_directory_resumes_without_recomputing(tmp_path, capsys):
     out = _copy(tmp_path)
+    old_names = {p.name for p in (out / "cells").glob("*.json")}
     before = mj.read_table(out)
     assert cli.main([*COMMAND, "--out", str(out), "--no-plot"]) == 0
     assert "(0 cells computed, 12 loaded)" in capsys.readouterr().out
@@ -61,6 +64,31 @@ def test_an_old_run_directory_resumes_without_recomputing(tmp_path, capsys):
         np.testing.assert_array_equal(after.data[name], before.data[name], name)
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert len(sessions) == 2
+    # Re-keyed: every cell now lives under its identity's id, never its old name.
+    assert sessions[-1]["rekeyed_from_0.1.0"] == 12
+    cells = list((out / "cells").glob("*.json"))
+    assert len(cells) == 12 and not {p.name for p in cells} & old_names
+    for path in cells:
+        data = json.loads(path.read_text())
+        assert data["schema"] == 2 and data["identity"]["config"] == data["config"]
+    # And a second resume finds them under the new ids.
+    assert cli.main([*COMMAND, "--out", str(out), "--no-plot"]) == 0
+    assert "(0 cells computed, 12 loaded)" in capsys.readouterr().out
+
+
+def test_another_config_never_uses_the_old_cells(tmp_path, capsys):
+    out = _copy(tmp_path)
+    old = {p.name: p.read_bytes() for p in (out / "cells").glob("*.json")}
+    # Another root seed, and only GD (4 cheap cells) to keep the test short.
+    argv = [*COMMAND, "--out", str(out), "--no-plot", "--set", "root_seed=1"]
+    assert cli.main([*argv, "--set", "rules=gd"]) == 0
+    captured = capsys.readouterr()
+    assert "(4 cells computed, 0 loaded)" in captured.out
+    assert "holds cells of muonjax 0.1.0 from a run with another configuration" in (
+        captured.err
+    )
+    for name, data in old.items():  # kept as they were, not used
+        assert (out / "cells" / name).read_bytes() == data
 
 
 def test_recomputing_the_old_run_gives_the_same_numbers_seed_for_seed(tmp_path, capsys):

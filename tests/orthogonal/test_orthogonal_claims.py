@@ -86,6 +86,30 @@ def test_gd_stability_edge():
     # Without noise there is no finite optimum and no edge on the grid.
     assert math.isinf(r.cases[2].edge_high)
     assert r.cases[2].stable.all()
+    # The rows: each noisy edge against 2/lambda* (the bracket holds it), and the
+    # noiseless row: no edge up to 32 = 2K, the edge at W = 0.
+    out = r.outcome()
+    constants = [c for c in out.comparisons if "2/lambda*" in c.label]
+    assert [c.verdict for c in constants] == ["consistent", "consistent"]
+    (noiseless,) = out.info
+    assert noiseless.verdict == "consistent"
+    assert "no edge up to x = 32" in noiseless.notes[0]
+
+
+def test_gd_stability_grid_above_the_edge_does_not_crash():
+    # The grid starts at eta p_1 = 16, above the edge 2/lambda* = 9.3: every point
+    # is unstable, the bracket is (0, 16) (once a math domain error), and the rows
+    # say so: the edge lies below the grid, which 2/lambda* = 9.3 < 16 allows.
+    r = og.measure_gd_stability(
+        cases=((4, 4, 1.5, 0.3), (4, 16, 3.0, 0.3)),
+        lr_p1=(16.0, 22.6, 32.0),
+        steps=1000,
+    )
+    assert [(c.edge_low, c.edge_high) for c in r.cases] == [(0.0, 16.0)] * 2
+    assert not any(c.stable.any() for c in r.cases)
+    out = r.outcome()
+    assert [c.verdict for c in out.comparisons] == ["inconclusive"] * 3
+    assert "below the grid's first point x = 16" in out.comparisons[1].notes[0]
 
 
 @pytest.fixture(scope="module")

@@ -68,8 +68,10 @@ class GDNoiselessResult(ClaimRows):
         sizes: task sizes and run parameters.
         learning_rate: ``eta``; ``effective_lr = eta r^4`` (the logit step).
         p: ``(M,)`` per-query frequency ``p_g`` of each group.
-        group_loss: ``(T+1, M)`` mean per-query loss ``L_g(t)``.
-        loss: ``(T+1,)`` total loss.
+        t: ``(S,)`` the recorded steps (every step ``0..T`` from
+            :func:`measure_gd_noiseless`; a figure's records keep fewer).
+        group_loss: ``(S, M)`` mean per-query loss ``L_g(t)``.
+        loss: ``(S,)`` total loss.
         fits: per group, the line ``log L_g`` against ``log t`` over ``t in [fit_from
             T, T]`` (regression intervals, optimistic along one curve).
         prefactor: ``(M,)`` ``eta_eff p_g T L_g(T)``; the asymptote is ``(K - 1) /
@@ -82,6 +84,7 @@ class GDNoiselessResult(ClaimRows):
     learning_rate: float
     effective_lr: float
     p: np.ndarray
+    t: np.ndarray
     group_loss: np.ndarray
     loss: np.ndarray
     fits: tuple[LineFit, ...]
@@ -126,26 +129,72 @@ def measure_gd_noiseless(
     _validate.real("fit_from", fit_from, lower=0.0, upper=1.0, lower_open=True)
     task = power_law_task(num_groups, group_size, beta, norm=norm, dtype=F64)
     eff = lr_p1 / largest_frequency(task)
-    eta = eff / norm**4
-    dyn = to_numpy(run(task, "gd", eta, steps=steps, path="block"))
-    p = np.asarray(task.group_weights) / group_size
-    t = log_grid(max(1, int(fit_from * steps)), steps, points)
-    fits = tuple(
-        fit_line(t, dyn.group_loss[t, g], log_x=True, log_y=True)
-        for g in range(num_groups)
-    )
-    k = task.num_queries
-    return GDNoiselessResult(
-        sizes=sizes_of(task, beta=beta, steps=steps, lr_p1=lr_p1),
-        learning_rate=eta,
+    dyn = to_numpy(run(task, "gd", eff / norm**4, steps=steps, path="block"))
+    return gd_noiseless_result(
+        np.arange(steps + 1),
+        dyn.group_loss,
+        dyn.loss,
+        p=np.asarray(task.group_weights) / group_size,
         effective_lr=eff,
-        p=p,
-        group_loss=dyn.group_loss,
-        loss=dyn.loss,
+        learning_rate=eff / norm**4,
+        sizes=sizes_of(task, beta=beta, steps=steps, lr_p1=lr_p1),
+        fit_from=fit_from,
+        points=points,
+        late_threshold=late_threshold,
+    )
+
+
+def _index_at(t: np.ndarray, step: float) -> int:
+    """Index of the last recorded step ``<= step`` (0 if none)."""
+    return max(int(np.searchsorted(t, step, side="right")) - 1, 0)
+
+
+def gd_noiseless_result(
+    t: Any,
+    group_loss: Any,
+    loss: Any,
+    *,
+    p: Any,
+    effective_lr: float,
+    learning_rate: float,
+    sizes: Mapping[str, Any],
+    fit_from: float = 0.1,
+    points: int = 40,
+    late_threshold: float = 30.0,
+) -> GDNoiselessResult:
+    """The :class:`GDNoiselessResult` of recorded curves (a run or a figure's records).
+
+    Args:
+        t: ``(S,)`` increasing recorded steps, the last one ``T``.
+        group_loss: ``(S, M)`` per-group loss; loss: ``(S,)`` total loss.
+        p: ``(M,)`` per-query frequency of each group.
+        effective_lr: ``eta r^4``; learning_rate: ``eta``.
+        sizes: the sizes to report (``M``, ``K``, ``steps`` at least).
+        fit_from, points, late_threshold: as in :func:`measure_gd_noiseless`.
+    """
+    ts = np.asarray(t, np.int64)
+    gl = np.asarray(group_loss, np.float64)
+    pp = np.asarray(p, np.float64)
+    steps = int(ts[-1])
+    grid = log_grid(max(1, int(fit_from * steps)), steps, points)
+    idx = np.unique([_index_at(ts, v) for v in grid])
+    fits = tuple(
+        fit_line(ts[idx], gl[idx, g], log_x=True, log_y=True)
+        for g in range(gl.shape[1])
+    )
+    k = int(sizes["K"])
+    return GDNoiselessResult(
+        sizes=dict(sizes),
+        learning_rate=float(learning_rate),
+        effective_lr=float(effective_lr),
+        p=pp,
+        t=ts,
+        group_loss=gl,
+        loss=np.asarray(loss, np.float64),
         fits=fits,
-        prefactor=eff * p * steps * dyn.group_loss[-1],
-        late=eff * p * fit_from * steps >= late_threshold,
-        total_ratio=float(eff * steps * dyn.loss[-1] / k),
+        prefactor=effective_lr * pp * steps * gl[-1],
+        late=effective_lr * pp * fit_from * steps >= late_threshold,
+        total_ratio=float(effective_lr * steps * float(loss[-1]) / k),
     )
 
 
@@ -157,9 +206,10 @@ def gd_noiseless_outcome(r: GDNoiselessResult) -> CheckOutcome:
     References:
         SPEC B.3, Thm 4.1 [summary].
     """
-    steps, m, k = r.sizes["steps"], r.sizes["M"], r.sizes["K"]
+    m, k = r.sizes["M"], r.sizes["K"]
     eta = r.effective_lr
-    t = np.arange(steps + 1, dtype=np.float64)
+    t = r.t.astype(np.float64)
+    steps = int(r.t[-1])
     windows = fraction_windows(steps, GD_NOISELESS_WINDOWS)
     per_group = [window_slope(t, r.group_loss[:, g], windows) for g in range(m)]
     p_mid = float(r.p[0])
@@ -176,10 +226,8 @@ def gd_noiseless_outcome(r: GDNoiselessResult) -> CheckOutcome:
     # The p_j dependence: L_g(T) against p_g across groups, at T, T/2 and T/4 (the
     # spread over the three horizons is the interval).
     pred_p = loglog_slope(lambda p: theory.gd_noiseless_query_loss(steps, eta, p), 0.1)
-    across = []
-    for frac in (1.0, 0.5, 0.25):
-        ti = int(frac * steps)
-        across.append(fit_line(r.p, r.group_loss[ti], log_x=True, log_y=True).slope)
+    at = [_index_at(r.t, f * steps) for f in (1.0, 0.5, 0.25)]
+    across = [fit_line(r.p, r.group_loss[i], log_x=True, log_y=True).slope for i in at]
     rows.append(
         compare(
             across[0],
@@ -194,9 +242,9 @@ def gd_noiseless_outcome(r: GDNoiselessResult) -> CheckOutcome:
         )
     )
     totals = [
-        float(r.loss[int(f * steps)])
-        / float(theory.gd_noiseless_total_loss(int(f * steps), eta, k))
-        for f in (1.0, 0.5, 0.25)
+        float(r.loss[i])
+        / float(theory.gd_noiseless_total_loss(max(int(r.t[i]), 1), eta, k))
+        for i in at
     ]
     info = (
         compare(
@@ -238,7 +286,9 @@ class MuonNoiselessResult(ClaimRows):
     Attributes:
         sizes: task sizes and run parameters.
         learning_rate: ``eta``; ``effective_lr = eta r^2``, the predicted rate.
-        group_loss: ``(T+1, M)``; loss: ``(T+1,)``.
+        t: ``(S,)`` the recorded steps (every step from
+            :func:`measure_muon_noiseless`).
+        group_loss: ``(S, M)``; loss: ``(S,)``.
         fits: per group, ``log L_g`` against ``t`` over ``[fit_from T, T]``; the
             decay rate is ``-slope``.
         rates: ``(M,)`` ``-slope / effective_lr`` (predicted 1 for every group).
@@ -249,6 +299,7 @@ class MuonNoiselessResult(ClaimRows):
     sizes: Mapping[str, Any]
     learning_rate: float
     effective_lr: float
+    t: np.ndarray
     group_loss: np.ndarray
     loss: np.ndarray
     fits: tuple[LineFit, ...]
@@ -288,23 +339,65 @@ def measure_muon_noiseless(
     """
     steps = _validate.positive_int("steps", steps)
     task = power_law_task(num_groups, group_size, beta, norm=norm, dtype=F64)
-    eff = lr * norm**2
     dyn = to_numpy(run(task, "muon", lr, steps=steps, path="block"))
-    t = np.unique(np.linspace(int(fit_from * steps), steps, points).astype(np.int64))
-    fits = tuple(
-        fit_line(t, dyn.group_loss[t, g], log_y=True) for g in range(num_groups)
-    )
-    rates = np.array([-f.slope / eff for f in fits])
-    k = task.num_queries
-    return MuonNoiselessResult(
-        sizes=sizes_of(task, beta=beta, steps=steps, lr=lr),
+    return muon_noiseless_result(
+        np.arange(steps + 1),
+        dyn.group_loss,
+        dyn.loss,
         learning_rate=lr,
+        effective_lr=lr * norm**2,
+        sizes=sizes_of(task, beta=beta, steps=steps, lr=lr),
+        fit_from=fit_from,
+        points=points,
+    )
+
+
+#: Muon's loss falls as ``K exp(-eta t)``: past ``eta t`` of this size it nears
+#: float64's smallest numbers, so the fit windows end there.
+MUON_DECAY_BUDGET = 600.0
+
+
+def muon_noiseless_result(
+    t: Any,
+    group_loss: Any,
+    loss: Any,
+    *,
+    learning_rate: float,
+    effective_lr: float,
+    sizes: Mapping[str, Any],
+    fit_from: float = 0.5,
+    points: int = 40,
+) -> MuonNoiselessResult:
+    """The :class:`MuonNoiselessResult` of recorded curves (a run or a figure's
+    records).
+
+    Args:
+        t: ``(S,)`` increasing recorded steps.
+        group_loss: ``(S, M)``; loss: ``(S,)``.
+        learning_rate: ``eta``; effective_lr: ``eta r^2``.
+        sizes: the sizes to report (``M``, ``K`` at least).
+        fit_from, points: as in :func:`measure_muon_noiseless`.
+    """
+    ts = np.asarray(t, np.int64)
+    gl = np.asarray(group_loss, np.float64)
+    eff = float(effective_lr)
+    usable = min(int(ts[-1]), int(MUON_DECAY_BUDGET / eff))
+    grid = np.linspace(int(fit_from * usable), usable, points)
+    idx = np.unique([_index_at(ts, v) for v in grid])
+    fits = tuple(fit_line(ts[idx], gl[idx, g], log_y=True) for g in range(gl.shape[1]))
+    rates = np.array([-f.slope / eff for f in fits])
+    k = int(sizes["K"])
+    last = _index_at(ts, usable)
+    return MuonNoiselessResult(
+        sizes=dict(sizes),
+        learning_rate=float(learning_rate),
         effective_lr=eff,
-        group_loss=dyn.group_loss,
-        loss=dyn.loss,
+        t=ts,
+        group_loss=gl,
+        loss=np.asarray(loss, np.float64),
         fits=fits,
         rates=rates,
-        prefactor=dyn.group_loss[-1] / (k * np.exp(-eff * steps)),
+        prefactor=gl[last] / (k * np.exp(-eff * ts[last])),
         spread=float(rates.max() / rates.min()),
     )
 
@@ -317,10 +410,11 @@ def muon_noiseless_outcome(r: MuonNoiselessResult) -> CheckOutcome:
     References:
         SPEC B.3, Thm 4.2 [summary; seed for "exponential speedup"].
     """
-    steps, m, k = r.sizes["steps"], r.sizes["M"], r.sizes["K"]
+    m, k = r.sizes["M"], r.sizes["K"]
     eta = r.effective_lr
-    t = np.arange(steps + 1, dtype=np.float64)
-    windows = fraction_windows(steps, MUON_NOISELESS_WINDOWS)
+    t = r.t.astype(np.float64)
+    usable = min(int(r.t[-1]), int(MUON_DECAY_BUDGET / eta))
+    windows = fraction_windows(usable, MUON_NOISELESS_WINDOWS)
     per_group = [
         window_slope(t, r.group_loss[:, g], windows, log_x=False) for g in range(m)
     ]

@@ -1,12 +1,17 @@
 """The ``orth_groups`` figure and fit summary: per-group curves of five rules.
 
 From the records of :func:`~muonjax.orthogonal.groups_sweep` (``rule x alpha``, a
-random orthonormal basis per seed): :func:`summary` fits GD's per-group slope in
-``t`` (Thm 4.1), Muon's per-group decay rate (Thm 4.2), Muon's noisy descent time
-(Thm 5.1) and the imbalance exponent of each rule at matched progress (uniform
-progress); :func:`figure` draws per-group excess loss (or accuracy) against step.
-Intervals: ranges over fit windows for the deterministic rules, bootstraps over
-random bases for SignGD and Adam.
+random orthonormal basis per seed). :func:`summary` applies the policy of each
+claim's check to the records (one fit policy per claim: the same windows, measures
+and tolerances as ``muonjax check``): Thm 4.1 through
+:func:`~muonjax.orthogonal.gd_noiseless_outcome`, Thm 4.2 through
+:func:`~muonjax.orthogonal.muon_noiseless_outcome`, Thm 5.1's descent time through
+:func:`~muonjax.orthogonal.claims.noisy.descent_time_row`, and the imbalance over
+groups at matched progress through
+:func:`~muonjax.orthogonal.claims.signs.imbalance_row`. :func:`figure` draws
+per-group excess loss (or accuracy) against step. GD, Muon and TRA-SignGD do not
+depend on the basis (seed 0's curve is the measurement); SignGD and Adam get
+bootstraps over the bases.
 
 References:
     SPEC B.3, B.4 [summary; seed for the experiment].
@@ -14,19 +19,24 @@ References:
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from muonjax import theory
 from muonjax.engine.table import Table
 from muonjax.orthogonal.analysis import (
     IMBALANCE_PROGRESS,
     first_rise,
-    imbalance_exponent,
-    progress_index,
+    group_excess_at_progress,
 )
+from muonjax.orthogonal.claims.noiseless import (
+    gd_noiseless_outcome,
+    gd_noiseless_result,
+    muon_noiseless_outcome,
+    muon_noiseless_result,
+)
+from muonjax.orthogonal.claims.noisy import descent_time_row
+from muonjax.orthogonal.claims.signs import imbalance_row
 from muonjax.orthogonal.curves import (
     cell_curves,
     column_values,
@@ -41,27 +51,58 @@ from muonjax.orthogonal.figures.style import (
     new_figure,
     not_consistent,
 )
-from muonjax.stats.deterministic import compare_window, loglog_slope
-from muonjax.stats.slopes import fraction_windows, window_slope
+from muonjax.orthogonal.task import optimal_margin, power_law_task
 from muonjax.stats.summary import FitSummary, SummaryRow
-from muonjax.stats.verdict import compare
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: The claims of the summary's rows (with their SPEC tags), by the rule measured.
+CLAIMS = {
+    "gd": "GD noiseless: L_g ~ 1/(eta p_g t) (Thm 4.1) [summary]",
+    "muon": "Muon noiseless: L_g ~ K exp(-eta t) for every group (Thm 4.2) [summary]",
+    "muon_noisy": "Muon noisy: descent until T* ~ log K / eta (Thm 5.1) [summary; "
+    "derived constant m*]",
+    "signgd": "SignGD in a random basis progresses unevenly over groups, unlike Muon "
+    "[seed]",
+    "tra_signgd": "TRA-SignGD progresses like Muon (it follows Muon(2 eta), Thm 6.3) "
+    "[summary]",
+    "gd_uneven": "GD progresses unevenly over groups (Thm 4.1: L_g ~ 1/(eta p_g t)) "
+    "[summary]",
+    "adam": "Adam (a baseline, no claim) against Muon's uniform progress",
+}
+
+
+def _task_columns(table: Table) -> dict:
+    d = table.data
+    return {
+        "M": int(d["M"][0]),
+        "C": int(d["C"][0]),
+        "K": num_queries(table),
+        "beta": float(d["beta"][0]),
+        "r": float(d["r"][0]) if "r" in d else 1.0,
+    }
+
+
+def _rows(claim: str, group: str, outcome) -> list[SummaryRow]:
+    return [SummaryRow(claim, group, c) for c in outcome.comparisons] + [
+        SummaryRow(claim, f"{group} (info)", c) for c in outcome.info
+    ]
+
 
 def summary(table: Table, experiment: str = "orth_groups") -> FitSummary:
-    """Fits of the per-group curves: Thm 4.1 (GD), 4.2 (Muon), uniform progress.
+    """Each claim's check policy applied to the per-group curves.
 
-    Rows (when the rule and noise level were recorded): GD's per-group slope in
-    ``t`` (noiseless; -1), Muon's per-group decay rate over ``eta`` (noiseless; 1),
-    Muon's ``T* eta / log K`` (noisy), and the imbalance exponent ``e`` of the group
-    excess (``~ g^e``; Muon uniform: 0) per rule and noise level, at matched
-    progress: the first step where the run's total excess is down to
-    :data:`IMBALANCE_PROGRESS` of its initial value.
+    Rows (when the rule and noise level were recorded): the rows of
+    :func:`~muonjax.orthogonal.gd_noiseless_outcome` (GD, noiseless) and
+    :func:`~muonjax.orthogonal.muon_noiseless_outcome` (Muon, noiseless) on the
+    recorded steps; Muon's ``T* eta / m*`` (noisy,
+    :func:`~muonjax.orthogonal.claims.noisy.descent_time_row`); and, per noise
+    level, the imbalance exponent of every rule minus Muon's at matched progress
+    (:func:`~muonjax.orthogonal.claims.signs.imbalance_row`).
 
     References:
-        SPEC B.3, Thms 4.1, 4.2, 5.1 [summary].
+        SPEC B.3, Thms 4.1, 4.2, 5.1, 6.3 and the SignGD row [summary; seed].
     """
     rows: list[SummaryRow] = []
     findings: list[str] = []
@@ -69,73 +110,61 @@ def summary(table: Table, experiment: str = "orth_groups") -> FitSummary:
     rules = column_values(table, "rule")
     alphas = column_values(table, "alpha")
     k = num_queries(table)
+    task = _task_columns(table)
+    r = task["r"]
     if 0.0 in alphas and "gd" in rules:
-        steps, gex = group_curves(table, rule="gd", alpha=0.0)
+        steps, gl = group_curves(table, rule="gd", alpha=0.0)
+        _, loss = cell_curves(table, "loss", rule="gd", alpha=0.0)
         _, lr = cell_curves(table, "lr", rule="gd", alpha=0.0)
+        w = np.arange(1, m + 1, dtype=np.float64) ** -task["beta"]
         eta = float(lr[0, 0])
-        t_max = float(steps[-1])
-        windows = fraction_windows(
-            int(t_max), ((0.1, 1), (0.05, 0.5), (0.2, 1), (0.5, 1))
+        res = gd_noiseless_result(
+            steps,
+            gl[0],
+            loss[0],
+            p=w / w.sum() / task["C"],
+            effective_lr=eta * r**4,
+            learning_rate=eta,
+            sizes={**task, "steps": int(steps[-1]), "alpha": 0.0},
         )
-        pred = loglog_slope(lambda x: theory.gd_noiseless_query_loss(x, eta, 0.1), 1e3)
-        for g in (0, m - 1):
-            ws = window_slope(steps.astype(float), gex[0, :, g], windows)
-            rows.append(
-                SummaryRow(
-                    "GD noiseless: L_g ~ 1/(eta p_g t) (Thm 4.1) [summary]",
-                    f"rule=gd, alpha=0, group {g + 1}",
-                    compare_window(ws, pred, label="slope of log L_g vs log t"),
-                )
-            )
+        rows += _rows(CLAIMS["gd"], "rule=gd, alpha=0", gd_noiseless_outcome(res))
     if 0.0 in alphas and "muon" in rules:
-        steps, gex = group_curves(table, rule="muon", alpha=0.0)
+        steps, gl = group_curves(table, rule="muon", alpha=0.0)
+        _, loss = cell_curves(table, "loss", rule="muon", alpha=0.0)
         _, lr = cell_curves(table, "lr", rule="muon", alpha=0.0)
         eta = float(lr[0, 0])
-        t_max = int(steps[-1])
-        # The loss falls as K exp(-eta t): stop where it nears float64's floor.
-        t_stop = min(t_max, int(600 / eta))
-        windows = fraction_windows(
-            t_stop, ((0.5, 1), (0.25, 0.75), (0.75, 1), (0.1, 0.5))
+        res_mu = muon_noiseless_result(
+            steps,
+            gl[0],
+            loss[0],
+            learning_rate=eta,
+            effective_lr=eta * r**2,
+            sizes={**task, "steps": int(steps[-1]), "alpha": 0.0},
         )
-        for g in (0, m - 1):
-            ws = window_slope(steps.astype(float), gex[0, :, g], windows, log_x=False)
-            rows.append(
-                SummaryRow(
-                    "Muon noiseless: L_g ~ K exp(-eta t) for every group (Thm 4.2) "
-                    "[summary]",
-                    f"rule=muon, alpha=0, group {g + 1}",
-                    compare_window(
-                        ws, 1.0, label="decay rate of L_g / eta", scale=-1.0 / eta
-                    ),
-                )
-            )
+        rows += _rows(
+            CLAIMS["muon"], "rule=muon, alpha=0", muon_noiseless_outcome(res_mu)
+        )
     noisy = [a for a in alphas if a > 0]
     if noisy and "muon" in rules:
         a = noisy[0]
         steps, ex = cell_curves(table, "excess", rule="muon", alpha=a)
         _, lr = cell_curves(table, "lr", rule="muon", alpha=a)
-        eta = float(lr[0, 0])
+        eta = float(lr[0, 0]) * r**2
         x = ex[0]
         rise = first_rise(x)
+        m_star = float(
+            optimal_margin(power_law_task(task["M"], task["C"], task["beta"], alpha=a))
+        )
         if rise < x.size - 1:
             t_star = float(steps[rise])
-            ratio = t_star * eta / float(theory.muon_noisy_descent_time(k, 1.0))
             rows.append(
                 SummaryRow(
-                    "Muon noisy: descent until T* ~ log K / eta (Thm 5.1) [summary]",
+                    CLAIMS["muon_noisy"],
                     f"rule=muon, alpha={a}",
-                    compare(
-                        math.log10(ratio),
-                        (math.log10(ratio), math.log10(ratio)),
-                        0.0,
-                        tolerance=math.log10(2.0),
-                        max_width=math.inf,
-                        label="log10 (T* eta / log K)",
-                        notes=[
-                            "'~' read as within a factor 2; T* = first recorded step "
-                            f"where the loss rises ({t_star:.0f}); one eta, so no "
-                            "exponent (see the orth_muon_noisy check)"
-                        ],
+                    descent_time_row(
+                        t_star * eta / m_star,
+                        where=f"one run (eta = {eta:g}): T* = {t_star:.0f}, the "
+                        "first recorded step where the loss rises",
                     ),
                 )
             )
@@ -143,75 +172,41 @@ def summary(table: Table, experiment: str = "orth_groups") -> FitSummary:
             if tail.size:
                 findings.append(
                     f"Muon (alpha={a}, eta={eta:g}): the excess falls until step "
-                    f"~{t_star:.0f} (log K / eta = {math.log(k) / eta:.0f}), then "
-                    f"oscillates at {np.mean(tail):.3g} = {np.mean(tail) / eta**2:.3g} "
-                    "eta^2 above L*."
+                    f"~{t_star:.0f} (m* / eta = {m_star / eta:.0f}, log K / eta = "
+                    f"{np.log(k) / eta:.0f}), then oscillates at {np.mean(tail):.3g}"
+                    f" = {np.mean(tail) / eta**2:.3g} eta^2 above L*."
                 )
-    imb: dict[tuple[str, float], Any] = {}
-    at_step: dict[tuple[str, float], list[int]] = {}
+    at_step: dict[str, list[int]] = {}
     for a in alphas:
+        if "muon" not in rules:
+            break
+        _, mu_ex = cell_curves(table, "excess", rule="muon", alpha=a)
+        steps, mu_gex = group_curves(table, rule="muon", alpha=a)
+        mu_rows, mu_at = group_excess_at_progress(mu_ex[:1], mu_gex[:1])
+        at_step[f"muon, alpha={a}"] = [int(steps[i]) for i in mu_at]
         for rule in rules:
-            steps, gex = group_curves(table, rule=rule, alpha=a)
+            if rule == "muon":
+                continue
             _, ex = cell_curves(table, "excess", rule=rule, alpha=a)
-            # Compare the rules at matched progress, not at the last step: by then
-            # the fast rules have converged to float64's floor in every group (the
-            # floor makes any run look uniform). Per seed, the first step where the
-            # total excess is down to IMBALANCE_PROGRESS of its initial value.
-            idx = [progress_index(e) for e in ex]
-            at_step[(rule, a)] = [int(steps[i]) for i in idx]
-            rows_at = np.stack([gex[i, j, :] for i, j in enumerate(idx)])
-            imb[(rule, a)] = imbalance_exponent(rows_at)
-        if ("muon", a) in imb:
-            e_mu = imb[("muon", a)]
+            _, gex = group_curves(table, rule=rule, alpha=a)
+            seeded = rule in ("signgd", "adam")
+            if not seeded:  # basis-independent: seed 0 is the measurement
+                ex, gex = ex[:1], gex[:1]
+            rule_rows, idx = group_excess_at_progress(ex, gex)
+            at_step[f"{rule}, alpha={a}"] = sorted({int(steps[i]) for i in idx})
+            key = "gd_uneven" if rule == "gd" else rule
             rows.append(
                 SummaryRow(
-                    "uniform progress: group excess at T ~ g^e with e ~ 0 for Muon "
-                    "(Thm 4.2) [summary]",
-                    f"rule=muon, alpha={a}",
-                    compare(
-                        e_mu.exponent,
-                        (e_mu.exponent, e_mu.exponent),
-                        0.0,
-                        tolerance=0.5,
-                        max_width=math.inf,
-                        label="imbalance exponent e of Muon",
-                        notes=[
-                            "deterministic; tolerance 0.5 (stated); at step "
-                            f"{at_step[('muon', a)][0]} (excess down to "
-                            f"{IMBALANCE_PROGRESS:g} of its initial value)"
-                        ],
+                    CLAIMS.get(key, CLAIMS["adam"]),
+                    f"rule={rule}, alpha={a}",
+                    imbalance_row(
+                        rule_rows,
+                        mu_rows,
+                        rule=rule,
+                        relation="==" if rule == "tra_signgd" else ">",
                     ),
                 )
             )
-            for rule in rules:
-                if rule == "muon":
-                    continue
-                f = imb[(rule, a)]
-                lo, hi = f.interval if f.ok else (f.exponent, f.exponent)
-                seeded = f.ok and lo != hi
-                rows.append(
-                    SummaryRow(
-                        "rules other than Muon progress unevenly (GD: Thm 4.1; SignGD "
-                        "without the oracle: [seed]); TRA-SignGD like Muon (Thm 6.3)",
-                        f"rule={rule}, alpha={a}",
-                        compare(
-                            f.exponent - e_mu.exponent,
-                            (lo - e_mu.exponent, hi - e_mu.exponent),
-                            0.0,
-                            relation="==" if rule == "tra_signgd" else ">",
-                            tolerance=0.5,
-                            max_width=math.inf,
-                            label=f"imbalance exponent of {rule} minus Muon's",
-                            notes=[
-                                "bootstrap over random bases"
-                                if seeded
-                                else "deterministic (no interval)",
-                                f"at steps {sorted(set(at_step[(rule, a)]))} (excess "
-                                f"down to {IMBALANCE_PROGRESS:g} of its initial value)",
-                            ],
-                        ),
-                    )
-                )
     findings.append(
         "Per-group accuracy is uninformative for the block-symmetric rules (GD, Muon, "
         "TRA-SignGD): all queries of a group are identical, so a group's accuracy "
@@ -229,12 +224,8 @@ def summary(table: Table, experiment: str = "orth_groups") -> FitSummary:
             "M": m,
             "rules": rules,
             "alphas": alphas,
-            "imbalance_exponents": {
-                f"{rule}, alpha={a}": f.exponent for (rule, a), f in imb.items()
-            },
-            "imbalance_at_steps": {
-                f"{rule}, alpha={a}": v for (rule, a), v in at_step.items()
-            },
+            "policy": "each row is the policy of its claim's check (muonjax check)",
+            "imbalance_at_steps": at_step,
             "imbalance_progress": IMBALANCE_PROGRESS,
         },
     )

@@ -13,17 +13,19 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from muonjax.engine.table import Table
-from muonjax.orthogonal.analysis import (
-    IMBALANCE_PROGRESS,
-    imbalance_exponent,
-    progress_index,
+from muonjax.orthogonal.analysis import group_excess_at_progress
+from muonjax.orthogonal.claims.signs import (
+    every_multiplier_row,
+    imbalance_row,
+    signgd_excess_row,
+    tra_control_row,
+    tra_gap_row,
 )
 from muonjax.orthogonal.curves import (
     cell_curves,
@@ -38,9 +40,7 @@ from muonjax.orthogonal.figures.style import (
     not_consistent,
     positive,
 )
-from muonjax.stats.bootstrap import bootstrap_mean
 from muonjax.stats.summary import FitSummary, SummaryRow
-from muonjax.stats.verdict import compare
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -48,7 +48,11 @@ if TYPE_CHECKING:
 
 def summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
     """TRA-SignGD(eta) against Muon(2 eta) (Thm 6.3); SignGD in a random basis
-    against Muon at matched update norms ([seed]).
+    against Muon at matched update norms ([seed]), by the checks' rows
+    (:func:`~muonjax.orthogonal.claims.signs.tra_gap_row`,
+    :func:`~muonjax.orthogonal.claims.signs.signgd_excess_row`,
+    :func:`~muonjax.orthogonal.claims.signs.imbalance_row`,
+    :func:`~muonjax.orthogonal.claims.signs.every_multiplier_row`).
 
     References:
         SPEC B.3, Thm 6.3 [summary] and the SignGD row [seed].
@@ -57,6 +61,11 @@ def summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
     findings: list[str] = []
     scales = column_values(table, "scale")
     rules = column_values(table, "rule")
+    tra_claim = "TRA-SignGD(eta) follows Muon(2 eta) (Thm 6.3) [summary]"
+    sign_claim = (
+        "SignGD in a random basis does not match Muon without the oracle: higher "
+        "loss and uneven progress over groups [seed]"
+    )
     for a in column_values(table, "alpha"):
         if {"muon", "tra_signgd"} <= set(rules):
             gaps, ctrl = [], []
@@ -72,122 +81,87 @@ def summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
                 gaps.append(np.abs(tra[0] - mu2[0]).max() / scale0)
                 ctrl.append(np.abs(tra[0] - mu1[0]).max() / scale0)
             if gaps:
-                worst = float(max(gaps))
+                group = f"alpha={a}, {len(gaps)} step sizes"
                 rows.append(
                     SummaryRow(
-                        "TRA-SignGD(eta) follows Muon(2 eta) (Thm 6.3) [summary]",
-                        f"alpha={a}, {len(gaps)} step sizes",
-                        compare(
-                            worst,
-                            (worst, worst),
-                            0.0,
-                            relation="<=",
-                            tolerance=0.05,
-                            max_width=math.inf,
-                            label="max over recorded t of |L_TRA - L_Muon(2 eta)| / "
-                            "(L0 - L*), worst step size",
-                            notes=["deterministic; 'follows' read as within 0.05"],
+                        tra_claim,
+                        group,
+                        tra_gap_row(
+                            gaps, where=f"{len(gaps)} step sizes, recorded steps"
                         ),
                     )
                 )
+                rows.append(
+                    SummaryRow(
+                        tra_claim,
+                        f"{group} (info)",
+                        tra_control_row(np.asarray(ctrl) / np.asarray(gaps)),
+                    )
+                )
                 findings.append(
-                    f"alpha={a}: TRA-SignGD(eta) stays within {worst:.2g} (relative "
-                    f"to the initial excess) of Muon(2 eta), against "
+                    f"alpha={a}: TRA-SignGD(eta) stays within {max(gaps):.2g} "
+                    f"(relative to the initial excess) of Muon(2 eta), against "
                     f"{min(ctrl):.2g} or more from Muon(eta)."
                 )
         if {"muon", "signgd"} <= set(rules) and 1.0 in scales:
             _, sg = cell_curves(table, "excess", rule="signgd", alpha=a, scale=1.0)
             _, mu = cell_curves(table, "excess", rule="muon", alpha=a, scale=1.0)
-            ratio = sg[:, -1] / mu[0, -1]
-            mean, (lo, hi) = bootstrap_mean(ratio)
+            group = f"alpha={a}, matched Frobenius step"
             rows.append(
                 SummaryRow(
-                    "SignGD in a random basis does not match Muon without the oracle "
-                    "[seed]",
-                    f"alpha={a}, matched Frobenius step",
-                    compare(
-                        mean,
-                        (lo, hi),
-                        1.0,
-                        relation=">",
-                        tolerance=1.0,
-                        max_width=math.inf,
-                        label="SignGD excess / Muon excess at T",
-                        notes=[
-                            f"bootstrap over {ratio.size} random bases; 'does not "
-                            "match' read as > 2x"
-                        ],
+                    sign_claim,
+                    group,
+                    signgd_excess_row(
+                        sg[:, -1] / mu[0, -1],
+                        label="SignGD excess / Muon excess at T (matched Frobenius "
+                        "step)",
                     ),
                 )
             )
-            # At matched progress (as in groups_summary): per run, the first step
-            # where its total excess is down to IMBALANCE_PROGRESS of the initial.
             _, sgg = group_curves(table, rule="signgd", alpha=a, scale=1.0)
             _, mug = group_curves(table, rule="muon", alpha=a, scale=1.0)
-            i_s = [progress_index(e) for e in sg]
-            i_m = progress_index(mu[0])
-            e_s = imbalance_exponent(
-                np.stack([sgg[k, i, :] for k, i in enumerate(i_s)])
-            )
-            e_m = imbalance_exponent(mug[:1, i_m, :])
-            lo_s, hi_s = e_s.interval if e_s.ok else (e_s.exponent, e_s.exponent)
+            sign_rows, _ = group_excess_at_progress(sg, sgg)
+            mu_rows, _ = group_excess_at_progress(mu[:1], mug[:1])
             rows.append(
                 SummaryRow(
-                    "SignGD in a random basis progresses unevenly over groups, unlike "
-                    "Muon [seed; summary]",
-                    f"alpha={a}, matched Frobenius step",
-                    compare(
-                        e_s.exponent - e_m.exponent,
-                        (lo_s - e_m.exponent, hi_s - e_m.exponent),
-                        0.0,
-                        relation=">",
-                        tolerance=0.5,
-                        max_width=math.inf,
-                        label="imbalance exponent (excess_g ~ g^e at matched "
-                        "progress): SignGD - Muon",
-                        notes=[
-                            "bootstrap over random bases; tolerance 0.5; at the "
-                            f"first step where the excess is down to "
-                            f"{IMBALANCE_PROGRESS:g} of its initial value"
-                        ],
-                    ),
+                    sign_claim, group, imbalance_row(sign_rows, mu_rows, rule="signgd")
                 )
             )
-            # At every common multiplier s: SignGD(s x matched) against Muon(s eta).
-            same: dict[float, tuple[float, tuple[float, float]]] = {}
+            same = {}
             for s in scales:
                 _, sgs = cell_curves(table, "excess", rule="signgd", alpha=a, scale=s)
                 _, mus = cell_curves(table, "excess", rule="muon", alpha=a, scale=s)
-                same[s] = bootstrap_mean(sgs[:, -1] / mus[0, -1])
-            s_min = min(same, key=lambda s: same[s][0])
-            mean, (lo, hi) = same[s_min]
+                same[s] = sgs[:, -1] / mus[0, -1]
             rows.append(
                 SummaryRow(
-                    "SignGD in a random basis does not match Muon without the oracle "
-                    "[seed]",
-                    f"alpha={a}, every common step multiplier",
-                    compare(
-                        mean,
-                        (lo, hi),
-                        1.0,
-                        relation=">",
-                        tolerance=1.0,
-                        max_width=math.inf,
-                        label="min over s of SignGD(s x matched) / Muon(s eta) excess "
-                        "at T",
-                        notes=[
-                            f"the minimum is at s = {s_min:g}; bootstrap over bases"
-                        ],
-                    ),
+                    sign_claim,
+                    f"alpha={a}, every common step multiplier (info)",
+                    every_multiplier_row(same),
                 )
             )
+            if "tra_signgd" in rules and 0.5 in scales:
+                _, tra = cell_curves(
+                    table, "excess", rule="tra_signgd", alpha=a, scale=0.5
+                )
+                _, trag = group_curves(table, rule="tra_signgd", alpha=a, scale=0.5)
+                tra_rows, _ = group_excess_at_progress(tra[:1], trag[:1])
+                rows.append(
+                    SummaryRow(
+                        sign_claim,
+                        f"alpha={a}, oracle TRA-SignGD(eta/2) (info)",
+                        imbalance_row(
+                            tra_rows, mu_rows, rule="tra_signgd", relation="=="
+                        ),
+                    )
+                )
+            means = {s: float(np.mean(v)) for s, v in same.items()}
             findings.append(
                 f"alpha={a}: SignGD's excess at T over Muon's at the same step "
                 "multiplier: "
-                + ", ".join(f"{s:g}x: {v[0]:.3g}" for s, v in same.items())
+                + ", ".join(f"{s:g}x: {v:.3g}" for s, v in means.items())
                 + (
                     " (SignGD is behind at every common multiplier)."
-                    if all(v[0] > 1 for v in same.values())
+                    if all(v > 1 for v in means.values())
                     else " (SignGD is ahead at some multiplier)."
                 )
             )
@@ -202,6 +176,8 @@ def summary(table: Table, experiment: str = "orth_signgd") -> FitSummary:
             "scales": scales,
             "matched step": "SignGD's step gives its first update the Frobenius norm "
             "of Muon's (step 'sign_lr')",
+            "policy": "the rows of the orth_tra_signgd and orth_signgd_random_basis "
+            "checks; the TRA gap over the recorded steps",
         },
     )
 
