@@ -109,7 +109,7 @@ EXPERIMENT = mj.register_experiment(
     plot=figures.fig2.write,
     x64=True,
     # Fits and figures only: changing them reuses the stored cells.
-    presentation=("fit_min_d", "n_boot"),
+    presentation=("n_boot",),
     limits={
         "alphas": "(0, inf)",
         "muon_lr_scale": "(0, inf)",

@@ -122,7 +122,7 @@ EXPERIMENT = mj.register_experiment(
     plot=figures.fig2_ns.write,
     x64=True,
     # Fits and figures only: changing them reuses the stored cells.
-    presentation=("fit_min_d", "n_boot"),
+    presentation=("n_boot",),
     limits={
         "alphas": "(0, inf)",
         "update_dtype": ("float32", "float64"),

@@ -128,7 +128,7 @@ EXPERIMENT = mj.register_experiment(
     plot=figures.fig6.write,
     x64=True,
     # Fits and figures only: changing them reuses the stored cells.
-    presentation=("fit_min_d", "n_boot"),
+    presentation=("n_boot",),
     limits={
         "alphas": "(0, inf)",
         "kappas": "[0, inf)",
