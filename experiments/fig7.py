@@ -110,6 +110,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     sweep=sweep,
     plot=plot,
+    limits=tf.RECALL_LIMITS,
 )
 
 

@@ -95,6 +95,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     sweep=sweep,
     plot=plot,
+    limits={**tf.RECALL_LIMITS, "batch_sizes": "[1, inf)"},
 )
 
 

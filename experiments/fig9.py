@@ -104,6 +104,7 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     sweep=sweep,
     plot=plot,
+    limits={**tf.RECALL_LIMITS, "alpha_0s": "[0, inf)", "alpha_ts": "[0, inf)"},
 )
 
 

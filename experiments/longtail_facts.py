@@ -58,6 +58,11 @@ def run(
     return tx.record_longtail(config, out_dir, meta=meta, progress=progress)
 
 
+def plan(config: tx.LongtailConfig) -> tx.LongtailPlan:
+    """The cells :func:`run` trains for ``config`` (built, not run)."""
+    return tx.LongtailPlan(config)
+
+
 def plot(out_dir: str | Path) -> list[Path]:
     """The figure and the fit summary, from the records."""
     out = Path(out_dir)
@@ -73,6 +78,15 @@ EXPERIMENT = mj.register_experiment(
     presets=PRESETS,
     run=run,
     plot=plot,
+    # Checkpoints only make a killed run resumable; the numbers do not depend on
+    # them (tests/transformer/test_checkpoint.py), so they never change a cell.
+    presentation=("checkpoint_every",),
+    limits={
+        "optimizers": ("adamw", "muon", "muon_exact"),
+        "update_scale": tx.SCALES,
+        "decay": tx.DECAYS,
+        "ns_coeffs": ("jordan", "cubic", "quintic", "polar_express"),
+    },
 )
 
 

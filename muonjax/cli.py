@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 import jax
 
+from muonjax._io import atomic_write_text
 from muonjax._validate import printable
 from muonjax.engine.checks import ERROR, format_table, run_checks
 from muonjax.engine.cost import estimate, format_cost
@@ -482,8 +483,53 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the checks")
 
 
+def _claims_handler(args: argparse.Namespace) -> int:
+    from muonjax.engine.ledger import (
+        claims_ledger,
+        ledger_markdown,
+        read_check_results,
+    )
+
+    parser = args.parser
+    try:
+        doc = None if args.checks is None else read_check_results(args.checks)
+        if args.out is not None:
+            check_output_dir(Path(args.out).parent)
+    except ValueError as err:
+        parser.error(str(err))
+    rows = claims_ledger(doc)
+    text = ledger_markdown(rows, meta=(doc or {}).get("meta"))
+    if args.out is None:
+        print(text)
+    else:
+        atomic_write_text(Path(args.out), text + "\n")
+        print(f"wrote {args.out}: {len(rows)} claims", file=sys.stderr)
+    return 0
+
+
+def add_claims_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``muonjax claims [--checks RUN/checks.json] [--out FILE]``."""
+    parser = subparsers.add_parser(
+        "claims",
+        help="the claims ledger: every claim, its SPEC tag, what tests it, verdicts",
+        description="Print (or write) the claims ledger: every claim the checks "
+        "test, its SPEC section and tag, the checks and experiments that test it, "
+        "the quick sizes, and, from a `muonjax check --out DIR` run's "
+        "DIR/checks.json, the verdicts with a reason for each that is not "
+        "consistent. docs/claims.md is this command's output.",
+    )
+    parser.add_argument(
+        "--checks",
+        metavar="JSON",
+        help="checks.json of a `muonjax check --out DIR` run (verdicts and reasons)",
+    )
+    parser.add_argument("--out", metavar="FILE", help="write Markdown to FILE")
+    parser.set_defaults(handler=_claims_handler, parser=parser)
+    return parser
+
+
 #: ``add_parser(subparsers)`` functions, one per subcommand after ``list``.
-_SUBCOMMANDS = (add_run_parser, add_plot_parser, add_check_parser)
+_SUBCOMMANDS = (add_run_parser, add_plot_parser, add_check_parser, add_claims_parser)
 #: Sections of ``muonjax list``: functions returning ``(title, [(name, summary)])``.
 _LISTINGS = (list_experiments, list_checks)
 

@@ -414,6 +414,22 @@ class RecallExperimentConfig:
         for name in ("seeds", "chunk_size", "lr_points"):
             _validate.positive_int(name, getattr(self, name))
         _validate.real("lr_span", self.lr_span, lower=1.0)
+        # Every cell's settings, checked here so that a bad --set is refused before
+        # a sweep is built (the axes, e.g. dims, are checked by each experiment).
+        fixed = {**RECALL_DEFAULTS, **recall_fixed(self)}
+        for optimizer in self.optimizers:
+            validate_recall_config({**fixed, "optimizer": optimizer})
+
+
+#: The ``--set`` ranges of the Figure 7-9 experiments' fields (``register_experiment(
+#: limits=...)``); the rest is checked by :class:`RecallExperimentConfig`.
+RECALL_LIMITS: Mapping[str, Any] = {
+    "optimizers": OPTIMIZERS,
+    "muon_scale": SCALES,
+    "dims": "[1, inf)",
+    "lr_span": "[1, inf)",
+    **{f"lr_{o}": "(0, inf)" for o in OPTIMIZERS},
+}
 
 
 #: The sizes every paper preset shares: batch 256 (the captions), T = 256 (the

@@ -41,6 +41,27 @@ from muonjax.transformer.cells import width_sweep
 
 PART = "C"
 
+#: The claims ledger's data for these checks (``muonjax claims``): the SPEC C.1 claim
+#: each tests and the experiments whose summaries test it with the same comparison
+#: (:func:`muonjax.transformer.claim_comparisons`).
+CLAIMS: dict[str, dict[str, Any]] = {
+    "transformer_recall_advantage": {
+        "spec": "C.1",
+        "row": "Muon's memory recall above AdamW's and SGD's (Kim Figs 7-8)",
+        "figures": ("fig7", "fig8", "fig9"),
+    },
+    "transformer_id_advantage": {
+        "spec": "C.1",
+        "row": "Muon's ID in-context accuracy above AdamW's and SGD's (Kim Fig 7)",
+        "figures": ("fig7", "fig8", "fig9"),
+    },
+    "transformer_ood_no_advantage": {
+        "spec": "C.1",
+        "row": "Muon's OOD in-context accuracy not above theirs (Kim Figs 7, 9)",
+        "figures": ("fig7", "fig8", "fig9"),
+    },
+}
+
 #: The grid of each preset (``quick`` and ``paper``: the ``fig7`` presets).
 SIZES: Mapping[str, Mapping[str, Any]] = {
     "tiny": {

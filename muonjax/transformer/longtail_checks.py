@@ -43,6 +43,21 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+#: The claims ledger's data for these checks (``muonjax claims``).
+CLAIMS: dict[str, dict[str, Any]] = {
+    "longtail_tail_accuracy": {
+        "spec": "C.2",
+        "row": "Muon's tail-bucket fact accuracy above AdamW's at equal steps (Li)",
+        "figures": ("longtail_facts",),
+    },
+    "longtail_facts_slope": {
+        "spec": "C.2",
+        "row": "facts learned grow faster with steps under Muon than AdamW (Li)",
+        "figures": ("longtail_facts",),
+    },
+}
+
+
 def _config(sizes: dict[str, Any]) -> LongtailConfig:
     # tuples may come back as lists from JSON (a results file)
     kwargs: dict[str, Any] = {

@@ -34,13 +34,25 @@ import jax
 import numpy as np
 
 from muonjax._io import atomic_write_text, json_dumps
+from muonjax.engine.identity import (
+    cell_id,
+    cell_identity,
+    current_context,
+    digest,
+    key_fingerprint,
+)
+from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.lock import run_lock
 from muonjax.engine.records import (
     MANIFEST,
     SCHEMA_VERSION,
     DirectoryStore,
     _now,
+    add_session,
     environment,
-    sessions_with,
+    new_session,
+    previous_manifest,
+    refusal_cleanup,
 )
 from muonjax.engine.sweep import (
     INDEX_COLUMNS,
@@ -61,6 +73,7 @@ __all__ = [
     "LONGTAIL_PRESETS",
     "LR_CHOICE_RULE",
     "LongtailConfig",
+    "LongtailPlan",
     "RecordedLongtail",
     "choose_lr",
     "record_longtail",
@@ -304,6 +317,92 @@ def _cell_config(
     }
 
 
+def _cell(
+    config: LongtailConfig,
+    beta: float,
+    optimizer: str,
+    lr: float,
+    adamw_lr: float | None,
+    *,
+    position: int,
+    root_key: list[Any] | None,
+    context: Mapping[str, Any] | None,
+) -> Cell:
+    """One cell: ``adamw_lr=None`` when Muon's AdamW leaves take AdamW's chosen step.
+
+    The identity of such a cell says ``"chosen"`` where the step goes: the choice is
+    a function of the AdamW cells, whose identity holds the same settings, so the id
+    is known before AdamW has run (:class:`LongtailPlan`).
+    """
+    chosen = adamw_lr is None
+    cfg = _cell_config(
+        config, beta, optimizer, lr, math.nan if adamw_lr is None else adamw_lr
+    )
+    shown = {**cfg, "adamw_lr": "chosen"} if chosen else cfg
+    ident = cell_identity(
+        shown, key_axes=None, batched=(), root_key=root_key, context=context
+    )
+    return Cell(position, cfg, cell_id(ident), 0, ident)
+
+
+def _muon_adamw_lr(config: LongtailConfig, optimizer: str) -> float | None:
+    """Muon's AdamW step if fixed (``None``: AdamW's chosen one; AdamW: its own)."""
+    if optimizer == "adamw":
+        return None
+    return None if config.muon_adamw_lr is None else float(config.muon_adamw_lr)
+
+
+def _order(config: LongtailConfig) -> list[str]:
+    return sorted(config.optimizers, key=lambda o: o != "adamw")  # AdamW first
+
+
+class LongtailPlan(NamedTuple):
+    """The cells :func:`record_longtail` writes for ``config``, built, not run.
+
+    The same identities as the run's (``cells(key=..., context=...)`` with the run's
+    root key and context), so the identity walk of the test suite covers this
+    experiment like the sweep-based ones.
+    """
+
+    config: LongtailConfig
+
+    def describe(self) -> str:
+        """One line: what the plan trains."""
+        c = self.config
+        return (
+            f"longtail_facts: betas {list(c.betas)} x optimizers {_order(c)} x their "
+            "learning-rate grids; one training program per (beta, optimizer)"
+        )
+
+    def cells(
+        self,
+        *,
+        key: jax.Array | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[Cell]:
+        """Every cell, in the order the run trains them."""
+        config = self.config
+        root_key = None if key is None else key_fingerprint(key)
+        out: list[Cell] = []
+        for beta in config.betas:
+            for optimizer in _order(config):
+                adamw_lr = _muon_adamw_lr(config, optimizer)
+                for lr in config.lrs(optimizer):
+                    out.append(
+                        _cell(
+                            config,
+                            beta,
+                            optimizer,
+                            lr,
+                            lr if optimizer == "adamw" else adamw_lr,
+                            position=len(out),
+                            root_key=root_key,
+                            context=context,
+                        )
+                    )
+        return out
+
+
 def record_longtail(
     config: LongtailConfig,
     out_dir: str | Path,
@@ -325,34 +424,88 @@ def record_longtail(
         A :class:`RecordedLongtail`.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    store = DirectoryStore(out)
-    started = _now()
     key = jax.random.key(config.root_seed)
+    ambient = current_context()
+    context = ambient.as_identity() if ambient is not None else {}
+    run_digest = digest({"longtail": dataclasses.asdict(config), "context": context})[
+        :16
+    ]
+    with refusal_cleanup(out), run_lock(out, digest=run_digest):
+        started = _now()
+        try:
+            return _record_longtail(
+                config,
+                out,
+                key=key,
+                context=context,
+                run_digest=run_digest,
+                started=started,
+                meta=meta,
+                progress=progress,
+                on_checkpoint=on_checkpoint,
+            )
+        except KeyboardInterrupt as err:
+            stop = as_interrupted(err)
+            session = new_session(
+                started,
+                status="interrupted",
+                digest=run_digest,
+                computed=0,
+                loaded=0,
+                signal=stop.signal_name,
+            )
+            add_session(out, previous_manifest(out), session)
+            stop.recorded = True
+            raise stop from None
+
+
+def _record_longtail(
+    config: LongtailConfig,
+    out: Path,
+    *,
+    key: jax.Array,
+    context: dict[str, Any],
+    run_digest: str,
+    started: str,
+    meta: Mapping[str, Any] | None,
+    progress: bool,
+    on_checkpoint: Callable[[int], None] | None,
+) -> RecordedLongtail:
+    store = DirectoryStore(out)
+    previous = previous_manifest(out)
+    root_key = key_fingerprint(key)
     seeds = np.arange(config.seeds, dtype=np.int64)
     results: list[CellResult] = []
     chosen: dict[str, dict[str, float]] = {}
     computed = loaded = 0
-    order = sorted(config.optimizers, key=lambda o: o != "adamw")  # AdamW first
     for beta in config.betas:
         setup = config.setup(beta)
         picks = chosen.setdefault(repr(float(beta)), {})
-        for optimizer in order:
+        for optimizer in _order(config):
             lrs = config.lrs(optimizer)
+            fixed = _muon_adamw_lr(config, optimizer)
+            cells = [
+                _cell(
+                    config,
+                    beta,
+                    optimizer,
+                    lr,
+                    lr if optimizer == "adamw" else fixed,
+                    position=len(results) + i,
+                    root_key=root_key,
+                    context=context,
+                )
+                for i, lr in enumerate(lrs)
+            ]
             if optimizer == "adamw":
                 adamw_lr = None
-            elif config.muon_adamw_lr is not None:
-                adamw_lr = float(config.muon_adamw_lr)
-            else:
+            elif fixed is not None:
+                adamw_lr = fixed
+            else:  # the chosen step goes into the records, "chosen" into the ids
                 adamw_lr = picks["adamw"]
-            cells: list[Cell] = []
-            for lr in lrs:
-                cfg = _cell_config(
-                    config, beta, optimizer, lr, lr if adamw_lr is None else adamw_lr
-                )
-                cells.append(
-                    Cell(len(results) + len(cells), cfg, config_hash(cfg)[:16], 0)
-                )
+                cells = [
+                    c._replace(config={**c.config, "adamw_lr": adamw_lr}) for c in cells
+                ]
             stored = [store.load(c) for c in cells]
             if all(
                 s is not None and set(seeds.tolist()) <= set(s.seeds.tolist())
@@ -369,8 +522,10 @@ def record_longtail(
                     )
                 ckpt = None
                 if config.checkpoint_every:
-                    ident = config_hash({"cells": ",".join(c.cell_id for c in cells)})
-                    ckpt = out / "checkpoints" / f"{optimizer}-{ident[:16]}.npz"
+                    group_id = config_hash(
+                        {"cells": ",".join(c.cell_id for c in cells)}
+                    )
+                    ckpt = out / "checkpoints" / f"{optimizer}-{group_id[:16]}.npz"
                 res = train_group(
                     setup,
                     optimizer,
@@ -402,10 +557,18 @@ def record_longtail(
     shim = cast(Sweep, types.SimpleNamespace(config_names=tuple(names)))
     columns, rows = table_from_results(shim, results)
     paths = write_table(out, columns, rows)
-    sessions = sessions_with(out, started, computed, loaded)
+    session = new_session(
+        started,
+        status="complete",
+        digest=run_digest,
+        computed=computed,
+        loaded=loaded,
+    )
+    sessions = [*(previous or {}).get("sessions", []), session]
     manifest = {
         "schema": SCHEMA_VERSION,
         **dict(meta or {}),
+        "digest": run_digest,
         "longtail": {
             "config": dataclasses.asdict(config),
             "setups": {repr(float(b)): config.setup(b).to_dict() for b in config.betas},

@@ -24,6 +24,17 @@ TINY = {
     "horizon_max=8 record_points=4",
     "orth_signgd": "num_groups=2 group_size=2 dim=4 rules=gd steps=8 record_points=4 "
     "record_linear=5 scales=1.0",
+    "fig7": "vocab_size=24 seq_len=16 trigger_pool=4 num_triggers=2 dims=8 steps=16 "
+    "eval_every=8 eval_batch=8 lr_points=2 optimizers=muon,sgd batch_size=8 "
+    "horizons=8,16 chunk_size=4",
+    "fig8": "vocab_size=24 seq_len=16 trigger_pool=4 num_triggers=2 dims=8 steps=16 "
+    "eval_every=8 eval_batch=8 lr_points=2 optimizers=muon batch_sizes=8",
+    "fig9": "vocab_size=24 seq_len=16 trigger_pool=4 num_triggers=2 dims=8 steps=16 "
+    "eval_every=8 eval_batch=8 lr_points=2 optimizers=muon batch_size=8 "
+    "alpha_0s=0,1.5 alpha_ts=0,2 chunk_size=16",
+    "longtail_facts": "subjects=8 relations=2 values=8 filler_tokens=8 slots=3 dim=32 "
+    "layers=1 heads=2 steps=40 batch_size=8 eval_every=20 buckets=2 eval_batch=4 "
+    "warmup=10 adamw_lrs=0.01 muon_lrs=0.03 checkpoint_every=20",
 }
 
 
@@ -41,9 +52,13 @@ def grids(exp: mj.Experiment, config: Any) -> list[mj.Sweep]:
         grid = exp.sweep(config)
     else:  # an experiment with its own run(): its module's sweep(s) function
         module = sys.modules[exp.run.__module__]
-        build = getattr(module, "sweep", None) or module.sweeps
+        build = (
+            getattr(module, "sweep", None)
+            or getattr(module, "sweeps", None)
+            or module.plan  # its own recorder: the cells it will write
+        )
         grid = build(config)
-    if isinstance(grid, mj.Sweep):
+    if isinstance(grid, mj.Sweep) or hasattr(grid, "cells"):
         return [grid]
     if isinstance(grid, dict):
         return list(grid.values())
