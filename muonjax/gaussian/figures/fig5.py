@@ -363,12 +363,12 @@ def _figure(res: dict[str, Any]):
             if r == 0 and (c == 0 or (b > 0 and c == len(batches) - 1)):
                 ax.legend(fontsize=6)
     fig.suptitle(
-        f"Kim et al. (2026) Fig. 5: multi-step Muon (solid: polar factor; dash-dot: "
-        f"smoothed, lambda_t = c d_(t+1)^-alpha sqrt(d); eta="
-        f"{first(table, 'muon_lr_scale'):g} sqrt(d)) vs GD (dashed, increasing "
+        f"Kim et al. (2026) Fig. 5: multi-step Muon, eta="
+        f"{first(table, 'muon_lr_scale'):g} sqrt(d) (solid: polar factor; dash-dot: "
+        "smoothed, lambda_t = c d_(t+1)^-alpha sqrt(d))\nvs GD (dashed, increasing "
         f"schedule), N={first(table, 'n')}, alpha="
-        f"{', '.join(f'{a:g}' for a in alphas)}\n"
-        f"mean over {seeds(table)} seeds, bands: one standard deviation",
+        f"{', '.join(f'{a:g}' for a in alphas)}; mean over {seeds(table)} seeds, "
+        "bands: one standard deviation",
         fontsize=9,
     )
     return fig
