@@ -13,6 +13,9 @@ Weight layout: ``W`` is ``(d_out, d_in)`` and ``s_ij = v_j^T W u_i``; see
 :class:`GaussianTask`.
 """
 
+# Size: over 500 lines because the flat front door: one re-export per public name, in
+# data-flow order.
+
 from muonjax import gaussian, orthogonal, theory, transformer
 from muonjax._polar import (
     CUBIC_COEFFS,

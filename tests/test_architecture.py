@@ -398,3 +398,15 @@ def test_importing_every_module_works():
         if name.endswith("__main__"):
             continue
         importlib.import_module(name)
+
+
+def test_modules_are_small_or_say_why():
+    # One concept per module, a few hundred lines: a module over 500 lines says why
+    # in a "# Size: over 500 lines because ..." comment.
+    root = Path(mj.__file__).parent
+    long = {}
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > 500 and "\n# Size: over 500 lines because " not in text:
+            long[str(path.relative_to(root))] = text.count("\n")
+    assert not long, f"modules over 500 lines without a reason: {long}"

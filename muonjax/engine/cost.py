@@ -34,6 +34,9 @@ References:
     STYLE ("one compile per shape, and say so where it happens"); issue 13.
 """
 
+# Size: over 500 lines because --dry-run needs the jaxpr work count (scan and while
+# trips), XLA's memory and the rate calibration together.
+
 from __future__ import annotations
 
 import dataclasses

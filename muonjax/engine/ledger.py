@@ -30,7 +30,13 @@ from typing import Any
 from muonjax._io import jsonable
 from muonjax.engine.registry import CHECK_MODULES, available_checks
 
-__all__ = ["LedgerRow", "claims_ledger", "ledger_markdown", "read_check_results"]
+__all__ = [
+    "LedgerRow",
+    "claims_ledger",
+    "ledger_markdown",
+    "merge_check_results",
+    "read_check_results",
+]
 
 #: SPEC section of each part's claims, for checks without ledger metadata.
 _PART_SPEC = {"A": "A.5", "B": "B.3", "C": "C"}
@@ -101,6 +107,28 @@ def read_check_results(path: str | os.PathLike) -> dict[str, Any]:
             "'results' list)"
         )
     return doc
+
+
+def merge_check_results(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several ``checks.json`` documents as one (a later run of a check wins).
+
+    The merged ``meta`` joins the runs' commands and adds their wall times; the
+    environment is the first run's.
+    """
+    if not docs:
+        raise ValueError("docs must hold at least one checks.json document")
+    results: dict[str, Any] = {}
+    for doc in docs:
+        results.update({r["name"]: r for r in doc["results"]})
+    metas = [dict(doc.get("meta", {})) for doc in docs]
+    presets = sorted({str(m.get("preset")) for m in metas})
+    meta = {
+        **metas[0],
+        "preset": presets[0] if len(presets) == 1 else "+".join(presets),
+        "command": "; ".join(str(m.get("command")) for m in metas),
+        "seconds": sum(float(m.get("seconds") or 0.0) for m in metas),
+    }
+    return {"meta": meta, "results": list(results.values())}
 
 
 def _number(x: Any) -> str:

@@ -32,6 +32,9 @@ References:
     results are saved with full config and environment").
 """
 
+# Size: over 500 lines because record_sweep's session lifecycle (lock, heartbeats,
+# interrupts, manifest) is one state machine.
+
 from __future__ import annotations
 
 import contextlib

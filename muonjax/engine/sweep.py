@@ -52,6 +52,9 @@ References:
     ``jax.vmap``; one compile per shape, and say so where it happens").
 """
 
+# Size: over 500 lines because one sweep call: cell grid, key derivation, chunking,
+# sharding and the resume store's use.
+
 from __future__ import annotations
 
 import contextlib

@@ -21,6 +21,9 @@ References:
     SPEC A.2 ([seed] for the loss, [derived] for the blockwise evaluation).
 """
 
+# Size: over 500 lines because the blockwise pass and its reductions (loss and gradient,
+# margins, minibatch) share one block layout and padding rule.
+
 from __future__ import annotations
 
 import functools

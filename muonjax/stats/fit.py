@@ -49,6 +49,10 @@ References:
     batch sizes), Figure 4 (per-step exponents); Li et al. (2026), scaling laws in T.
 """
 
+# Size: over 500 lines because the power-law, two-stage and broken power-law fits share
+# the bootstrap-over-seeds driver and result types; splitting it per fit is the next
+# step.
+
 from __future__ import annotations
 
 import math

@@ -103,3 +103,18 @@ def test_a_bad_checks_file_is_refused_with_exit_2(tmp_path, capsys, content):
     assert exc.value.code == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and str(bad) in err[0]
+
+
+def test_several_runs_merge_and_a_later_run_wins(tmp_path, planted, capsys):
+    later = {
+        "meta": {"preset": "quick", "command": "muonjax check orth_muon_noiseless"},
+        "results": [planted["results"][0] | {"name": "orth_muon_noiseless"}],
+    }
+    paths = []
+    for i, doc in enumerate((planted, later)):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps(doc))
+    assert cli.main(["claims", "--checks", *map(str, paths)]) == 0
+    text = capsys.readouterr().out
+    assert "consistent 2, not run" in text  # the later run's verdict replaced it
+    assert "muonjax check; muonjax check orth_muon_noiseless" in text
