@@ -5,6 +5,9 @@ does). The optimizer is any ``optax.GradientTransformation`` acting on the
 ``(d_out, d_in)`` memory; learning-rate schedules are optax schedules inside it.
 """
 
+# Size: over 500 lines because the one-step, T-step and early-stopped loops share one
+# step (measure, thresholded gradient in its three readings, update) and its checks.
+
 from __future__ import annotations
 
 import functools

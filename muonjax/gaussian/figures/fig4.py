@@ -16,6 +16,9 @@ References:
     and 5.5; SPEC A.3, A.5, A.6.
 """
 
+# Size: over 500 lines because Figure 4 has three parts (the T-step grid, the
+# thresholded readings, the long runs), each with its fits, rows and findings.
+
 from __future__ import annotations
 
 import os
