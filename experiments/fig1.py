@@ -65,7 +65,7 @@ class Fig1Config:
 
     n: int = 10_000
     alphas: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
-    population_dims: tuple[int, ...] = (32, 64, 128)
+    population_dims: tuple[int, ...] = (32, 64, 128, 256)
     critical_dims: tuple[int, ...] = (32, 64, 128)
     critical_alpha: float = 1.5
     max_batch_size: int = 16_384

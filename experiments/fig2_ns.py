@@ -52,7 +52,6 @@ class Fig2NSConfig:
             convergent degree-5 iteration), ``cubic``, ``polar_express``.
         seeds: repeats per cell.
         update_dtype: dtype of the gradient and update.
-        fit_min_d: smallest d in the exponent fits (as in ``fig2``).
         n_boot: bootstrap replicates.
         with_loss: also record the population loss.
         chunk_size: (cell, seed) pairs per vmapped call.
@@ -65,7 +64,6 @@ class Fig2NSConfig:
     variants: tuple[str, ...] = ("exact", "jordan:5", "jordan:10", "polar_express:5")
     seeds: int = 4
     update_dtype: str = "float64"
-    fit_min_d: int = 64
     n_boot: int = 2000
     with_loss: bool = False
     chunk_size: int = 16
@@ -124,7 +122,7 @@ EXPERIMENT = mj.register_experiment(
     plot=figures.fig2_ns.write,
     x64=True,
     # Fits and figures only: changing them reuses the stored cells.
-    presentation=("fit_min_d", "n_boot"),
+    presentation=("n_boot",),
     limits={
         "alphas": "(0, inf)",
         "update_dtype": ("float32", "float64"),

@@ -48,7 +48,9 @@ class Fig5Config:
         alphas: frequency exponents (the paper: 1.5).
         batch_sizes: minibatch sizes; 0 is the population gradient (panel a).
         steps: steps T per run.
-        rules: ``muon`` (exact polar factor) and ``gd``; ``muon_ns<k>`` allowed.
+        rules: ``muon`` (exact polar factor), ``muon_smoothed_c<c>`` (the
+            multi-step theorem's smoothed rule, ``lambda_t = c d_{t+1}^(-alpha)
+            sqrt(d)``, beside the polar factor) and ``gd``; ``muon_ns<k>`` allowed.
         muon_lr_scale: Muon's ``eta / sqrt(d)`` (1 [seed]).
         gd_lr_scale: GD's ``eta_1 / sqrt(d)`` (0.01 [seed]).
         gd_schedule: ``geometric``, ``polynomial`` or ``constant``.
@@ -68,7 +70,7 @@ class Fig5Config:
     alphas: tuple[float, ...] = (1.5,)
     batch_sizes: tuple[int, ...] = (0, 64, 512)
     steps: int = 60
-    rules: tuple[str, ...] = ("muon", "gd")
+    rules: tuple[str, ...] = ("muon", "muon_smoothed_c10", "gd")
     muon_lr_scale: float = 1.0
     gd_lr_scale: float = mj.DEFAULT_GD_SCHEDULE["scale"]
     gd_schedule: str = mj.DEFAULT_GD_SCHEDULE["shape"]
@@ -106,6 +108,7 @@ PRESETS = {
         n=100_000,
         dims=(64, 128, 256),
         batch_sizes=(0, 1024, 8192, 65536),
+        rules=("muon", "muon_smoothed_c3", "muon_smoothed_c10", "gd"),
         steps=500,
         early_step=10,
         seeds=16,

@@ -186,9 +186,11 @@ from muonjax.gaussian.figures.panels import (
     exponent_panel,
 )
 from muonjax.gaussian.loop import (
+    DEFLATIONS,
     EarlyStopResult,
     StepResult,
     Trajectory,
+    deflation,
     one_step,
     plateau_step,
     train,
@@ -221,6 +223,7 @@ from muonjax.gaussian.schedules import (
     StepSize,
     gd_increasing_schedule,
     lr_schedule,
+    smoothed_lambda_schedule,
 )
 from muonjax.gaussian.scores import (
     PassResult,
@@ -253,6 +256,7 @@ from muonjax.gaussian.task import (
 from muonjax.gaussian.updates import (
     KroneckerFactors,
     hessian_factors_at_zero,
+    hessian_max_eigenvalue,
     kronecker_factors,
     kronecker_ridge_solve,
     newton_at_zero,
@@ -387,6 +391,7 @@ __all__ = [  # noqa: RUF022
     "kronecker_factors",
     "kronecker_ridge_solve",
     "newton_at_zero",
+    "hessian_max_eigenvalue",
     "newton_cg_direction",
     "scale_by_kronecker_inverse",
     # Part A: loops
@@ -397,6 +402,8 @@ __all__ = [  # noqa: RUF022
     "plateau_step",
     "train",
     "train_early_stopping",
+    "DEFLATIONS",
+    "deflation",
     # Part A: rule names -> optimizers
     "RULES",
     "one_step_optimizer",
@@ -549,6 +556,7 @@ __all__ = [  # noqa: RUF022
     "final_capacity",
     "gd_increasing_schedule",
     "lr_schedule",
+    "smoothed_lambda_schedule",
     "multi_step_cell",
     "multi_step_optimizer",
     "multi_step_sweep",

@@ -9,8 +9,18 @@ step-size schedule. Every cell and every check goes through these two::
           | "muon"  | "exact"      W <- W + eta_t polar(G)
           | "muon_ns" [STEPS]      W <- W + eta_t NS_STEPS(G)  (Newton-Schulz)
           | COEFFS ":" STEPS       the same with named coefficients ("jordan:5")
-          | "muon_smoothed"        W <- W + eta_t h_lam(G)
+          | "muon_smoothed"        W <- W + eta_t h_lam(G)       (a constant lam)
+          | "muon_smoothed_c" C    W <- W + eta_t h_lam_t(G), the multi-step theorem's
+                                   lam_t = C d_{t+1}^(-alpha) sqrt(d)
           | "newton"               W <- W + eta (H + ridge I)^(-1)[G]  (at W = 0)
+          | "newton_rel"           the same with ridge relative to H's largest
+                                   eigenvalue: ridge * lambda_max(H)
+
+The thresholded (deflated) update is a parameter of every rule, ``deflate``: one of
+the readings of :data:`muonjax.DEFLATIONS` (``"none"``, ``"margin"``, ``"rank"``,
+``"threshold"``; ``True`` is ``"margin"``), with ``deflate_threshold`` for reading
+``"threshold"``, in units of ``eta_t sqrt(2 log N / d)`` (about the largest change one
+polar step of norm ``eta_t`` makes to a margin, SPEC A.3 [derived]).
 
 Step sizes (:class:`StepSize`): GD takes ``gd_lr`` (a constant, the one-step sweeps)
 or else the increasing schedule from ``gd_lr_scale sqrt(d)`` of Figure 5
@@ -39,16 +49,26 @@ import optax
 from muonjax import _validate
 from muonjax._polar import newton_schulz_coefficients
 from muonjax._transforms import gd, muon_exact, muon_newton_schulz, muon_smoothed
-from muonjax.gaussian.schedules import DEFAULT_GD_SCHEDULE, StepSize, gd_step_size
+from muonjax.gaussian.loop import deflation
+from muonjax.gaussian.schedules import (
+    DEFAULT_GD_SCHEDULE,
+    StepSize,
+    gd_step_size,
+    smoothed_lambda_schedule,
+)
 from muonjax.gaussian.task import GaussianTask
 from muonjax.gaussian.updates import newton_at_zero
 
-#: Rules of one population step in 0.1.0 (:func:`one_step_optimizer`).
-RULES = ("gd", "muon", "muon_ns", "newton")
+#: Rules of one population step in 0.1.0 (:func:`one_step_optimizer`), and
+#: ``newton_rel`` (Newton with a ridge relative to the Hessian's largest eigenvalue).
+RULES = ("gd", "muon", "muon_ns", "newton", "newton_rel")
 #: Rules of one minibatch step (Newton's preconditioner is a population quantity).
 MINIBATCH_RULES = ("gd", "muon", "muon_ns")
 #: The update each rule name parses to (:attr:`RuleSpec.base`).
 BASES = ("gd", "muon", "muon_ns", "muon_smoothed", "newton")
+#: Newton's ridge: absolute (``"newton"``, the paper's 1e-8 [seed]) or relative to the
+#: largest Hessian eigenvalue (``"newton_rel"``, SPEC A.3 [derived]).
+NEWTON_RIDGES = {"newton": "absolute", "newton_rel": "relative"}
 #: The exact polar factor among Newton-Schulz variants (``"exact"`` or
 #: ``"COEFFS:STEPS"``).
 EXACT = "exact"
@@ -69,9 +89,12 @@ RULE_PARAMS = (
     "newton_ridge",
     "ns_steps",
     "ns_coeffs",
+    "deflate",
+    "deflate_threshold",
 )
 
 _NS_RULE = re.compile(r"^muon_ns(\d*)$")
+_SMOOTHED_RULE = re.compile(r"^muon_smoothed_c(\d+(?:\.\d*)?(?:e-?\d+)?)$")
 
 
 # --------------------------------------------------------------------------------------
@@ -87,8 +110,15 @@ class RuleSpec:
         base: the update, one of :data:`BASES`.
         step: the step size ``eta_t``.
         ns_steps, ns_coeffs: the Newton-Schulz iteration (``base == "muon_ns"``).
-        lam: the smoothing of ``h_lam`` (``base == "muon_smoothed"``).
+        lam: the constant smoothing of ``h_lam`` (``"muon_smoothed"``).
+        lam_c: the constant ``c`` of the schedule ``lam_t = c d_{t+1}^(-alpha)
+            sqrt(d)`` (``"muon_smoothed_c<c>"``).
         ridge: Newton's ridge (``base == "newton"``).
+        relative_ridge: the ridge is relative to the Hessian's largest eigenvalue
+            (``"newton_rel"``).
+        deflate: the thresholded update's reading (:data:`muonjax.DEFLATIONS`).
+        deflate_threshold: reading ``"threshold"``'s threshold, in units of
+            ``eta_t sqrt(2 log N / d)``.
     """
 
     name: str
@@ -97,7 +127,11 @@ class RuleSpec:
     ns_steps: int | None = None
     ns_coeffs: str | None = None
     lam: float | None = None
+    lam_c: float | None = None
     ridge: float | None = None
+    relative_ridge: bool = False
+    deflate: str = "none"
+    deflate_threshold: float | None = None
 
 
 def _parse_name(rule: str, ns_steps: int, ns_coeffs: str) -> tuple[str, int, str]:
@@ -117,6 +151,10 @@ def _parse_name(rule: str, ns_steps: int, ns_coeffs: str) -> tuple[str, int, str
                 f"Newton-Schulz variant, got rule={rule!r}: {err}"
             ) from None
         return "muon_ns", k, name
+    if rule in NEWTON_RIDGES:
+        return "newton", ns_steps, ns_coeffs
+    if _SMOOTHED_RULE.match(rule) is not None:
+        return "muon_smoothed", ns_steps, ns_coeffs
     m = _NS_RULE.match(rule)
     if m is not None:
         k = int(m.group(1)) if m.group(1) else ns_steps
@@ -124,7 +162,8 @@ def _parse_name(rule: str, ns_steps: int, ns_coeffs: str) -> tuple[str, int, str
     if rule in BASES:
         return rule, ns_steps, ns_coeffs
     raise ValueError(
-        f"rule must be one of {BASES}, 'muon_ns<steps>' (e.g. 'muon_ns10'), 'exact' "
+        f"rule must be one of {BASES}, 'newton_rel', 'muon_ns<steps>' (e.g. "
+        "'muon_ns10'), 'muon_smoothed_c<c>' (e.g. 'muon_smoothed_c10'), 'exact' "
         f"or 'COEFFS:STEPS' (e.g. 'jordan:5'), got rule={rule!r}"
     )
 
@@ -147,6 +186,8 @@ def rule_spec(
     newton_ridge: float = 1e-8,
     ns_steps: int = 5,
     ns_coeffs: str = "jordan",
+    deflate: bool | str = False,
+    deflate_threshold: float | None = None,
 ) -> RuleSpec:
     """The one parser: a rule name and its parameters -> a :class:`RuleSpec`.
 
@@ -161,10 +202,15 @@ def rule_spec(
             ``"constant"``, the paper's; decaying shapes allowed, beyond the paper).
         lam: the smoothing of ``"muon_smoothed"`` (required there, >= 0).
         newton_lr, newton_ridge: Newton's step and ridge (1e-8 as in Figure 6
-            [seed]).
+            [seed]); for ``"newton_rel"`` the ridge is ``newton_ridge`` times the
+            Hessian's largest eigenvalue.
         ns_steps: Newton-Schulz steps of a bare ``"muon_ns"``.
         ns_coeffs: Newton-Schulz coefficients of ``"muon_ns"`` and ``"muon_ns<k>"``
             (see :func:`muonjax.newton_schulz_coefficients`).
+        deflate: the thresholded update's reading (:data:`muonjax.DEFLATIONS`;
+            ``True`` is ``"margin"``), for multi-step runs.
+        deflate_threshold: reading ``"threshold"``'s threshold (>= 0, required
+            there), in units of ``eta_t sqrt(2 log N / d)``.
 
     Returns:
         The spec; every parameter is validated here, not inside a traced cell.
@@ -173,16 +219,31 @@ def rule_spec(
         SPEC A.3; Kim et al. (2026), Figures 2-6.
     """
     base, k, coeffs = _parse_name(rule, ns_steps, ns_coeffs)
+    reading = deflation(deflate)
+    threshold = None
+    if reading == "threshold":
+        if deflate_threshold is None:
+            raise ValueError("deflate='threshold' needs deflate_threshold, got None")
+        _validate.real("deflate_threshold", deflate_threshold, lower=0.0)
+        threshold = float(deflate_threshold)
+    thresholded: dict[str, Any] = {"deflate": reading, "deflate_threshold": threshold}
     if base == "gd":
         step = (
             gd_step_size(gd_schedule, gd_lr_scale, gd_factor, gd_power, gd_max_lr_scale)
             if gd_lr is None
             else StepSize(float(gd_lr))
         )
-        return RuleSpec(rule, base, step)
+        return RuleSpec(rule, base, step, **thresholded)
     if base == "newton":
         _validate.real("newton_ridge", newton_ridge, lower=0.0)
-        return RuleSpec(rule, base, StepSize(float(newton_lr)), ridge=newton_ridge)
+        return RuleSpec(
+            rule,
+            base,
+            StepSize(float(newton_lr)),
+            ridge=newton_ridge,
+            relative_ridge=NEWTON_RIDGES[rule] == "relative",
+            **thresholded,
+        )
     _validate.real("muon_lr_scale", muon_lr_scale, lower=0.0, lower_open=True)
     step = StepSize(
         float(muon_lr_scale),
@@ -193,13 +254,16 @@ def rule_spec(
     )
     if base == "muon_ns":
         newton_schulz_coefficients(coeffs, k)
-        return RuleSpec(rule, base, step, ns_steps=k, ns_coeffs=coeffs)
+        return RuleSpec(rule, base, step, ns_steps=k, ns_coeffs=coeffs, **thresholded)
     if base == "muon_smoothed":
+        m = _SMOOTHED_RULE.match(rule)
+        if m is not None:  # the multi-step schedule with constant c
+            return RuleSpec(rule, base, step, lam_c=float(m.group(1)), **thresholded)
         if lam is None:
             raise ValueError(f"rule {rule!r} needs its smoothing lam, got lam=None")
         _validate.real("lam", lam, lower=0.0)
-        return RuleSpec(rule, base, step, lam=float(lam))
-    return RuleSpec(rule, base, step)
+        return RuleSpec(rule, base, step, lam=float(lam), **thresholded)
+    return RuleSpec(rule, base, step, **thresholded)
 
 
 def rule_from_config(config: Mapping[str, Any], **defaults: Any) -> RuleSpec:
@@ -217,6 +281,7 @@ def rule_optimizer(
     d: int | None = None,
     task: GaussianTask | None = None,
     update_dtype: Any = None,
+    alpha: Any = None,
 ) -> tuple[optax.GradientTransformation, optax.Schedule]:
     """The optax optimizer of a spec and its step-size schedule.
 
@@ -224,6 +289,9 @@ def rule_optimizer(
         spec: from :func:`rule_spec`.
         d: the input dimension (sets the ``sqrt(d)`` scales); default ``task.d_in``.
         task: the task; Newton's preconditioner is built from it (required there).
+        alpha: the frequency exponent (a float or traced scalar) of the smoothing
+            schedule of ``"muon_smoothed_c<c>"`` (required there,
+            :func:`muonjax.smoothed_lambda_schedule`).
         update_dtype: the dtype the update is computed in (see
             :func:`muonjax.one_step`); Newton's preconditioner is built from the
             task cast to it, so that a float64 step does not solve with float32
@@ -253,6 +321,14 @@ def rule_optimizer(
             schedule
         )
     if spec.base == "muon_smoothed":
+        if spec.lam_c is not None:
+            if alpha is None:
+                raise ValueError(
+                    f"rule {spec.name!r} (lam_t = c d_(t+1)^(-alpha) sqrt(d)) needs "
+                    "alpha, got alpha=None"
+                )
+            lam = smoothed_lambda_schedule(d, alpha, spec.lam_c)
+            return muon_smoothed(lr, lam), schedule
         assert spec.lam is not None
         return muon_smoothed(lr, spec.lam), schedule
     if task is None:
@@ -265,7 +341,13 @@ def rule_optimizer(
         dt = _validate.float_dtype("update_dtype", update_dtype)
         task = jax.tree.map(lambda x: x.astype(dt), task)
     assert spec.ridge is not None
-    return newton_at_zero(float(spec.step.scale), task, ridge=spec.ridge), schedule
+    tx = newton_at_zero(
+        float(spec.step.scale),
+        task,
+        ridge=spec.ridge,
+        relative_ridge=spec.relative_ridge,
+    )
+    return tx, schedule
 
 
 # --------------------------------------------------------------------------------------
@@ -304,16 +386,20 @@ def one_step_optimizer(
 
 
 def parse_rule(rule: str, *, ns_steps: int = 5) -> tuple[str, int | None]:
-    """``(base, Newton-Schulz steps)`` of a multi-step rule: gd, muon, muon_ns<k>.
+    """``(base, Newton-Schulz steps)`` of a multi-step rule.
 
-    ``"gd"`` and ``"muon"`` have no Newton-Schulz steps; ``"muon_ns"`` has
+    The multi-step rules: ``"gd"``, ``"muon"``, ``"muon_ns"``, ``"muon_ns<k>"`` and
+    the smoothed ``"muon_smoothed_c<c>"`` (the theorem's schedule). ``"gd"``,
+    ``"muon"`` and the smoothed rule have no Newton-Schulz steps; ``"muon_ns"`` has
     ``ns_steps``; ``"muon_ns<k>"`` (e.g. ``"muon_ns10"``) has ``k``.
     """
     base, k, _ = _parse_name(rule, ns_steps, "jordan")
-    if base not in MINIBATCH_RULES or rule == EXACT or ":" in rule:
+    smoothed = _SMOOTHED_RULE.match(str(rule)) is not None
+    if (base not in MINIBATCH_RULES and not smoothed) or rule == EXACT or ":" in rule:
         raise ValueError(
-            "rule must be 'gd', 'muon', 'muon_ns' or 'muon_ns<steps>' (e.g. "
-            f"'muon_ns10'), got rule={rule!r}"
+            "rule must be 'gd', 'muon', 'muon_ns', 'muon_ns<steps>' (e.g. "
+            f"'muon_ns10') or 'muon_smoothed_c<c>' (e.g. 'muon_smoothed_c10'), got "
+            f"rule={rule!r}"
         )
     return base, k if base == "muon_ns" else None
 

@@ -4,10 +4,12 @@
   polynomial, with a cap);
 - :func:`gd_increasing_schedule`: Figure 5's GD schedule from ``eta_1 = 0.01
   sqrt(d)`` [seed]; its shape is not in the seeds, see :data:`DEFAULT_GD_SCHEDULE`;
-- :class:`StepSize`: what a rule of :func:`muonjax.rule_spec` steps with.
+- :class:`StepSize`: what a rule of :func:`muonjax.rule_spec` steps with;
+- :func:`smoothed_lambda_schedule`: the multi-step theorem's smoothing
+  ``lambda_t = c d_{t+1}^(-alpha) sqrt(d)`` of smoothed Muon, ``c`` a parameter.
 
 References:
-    SPEC A.3 (learning rates); Kim et al. (2026), Figures 4 and 5.
+    SPEC A.3 (learning rates, smoothed Muon); Kim et al. (2026), Figures 4 and 5.
 """
 
 from __future__ import annotations
@@ -204,3 +206,58 @@ def gd_step_size(
         power=float(power),
         max_scale=None if max_scale is None else float(max_scale),
     )
+
+
+def smoothed_lambda_schedule(d: int, alpha: Any, c: float) -> optax.Schedule:
+    """Multi-step smoothed Muon's smoothing ``lambda_t = c d_{t+1}^(-alpha) sqrt(d)``.
+
+    Update ``t + 1`` (optax's ``count = t``, from ``W_t`` to ``W_{t+1}``) smooths
+    with ``h_{lambda_t}``, where ``d_{t+1} = d^(2 - (1 - 1/(2 alpha))^(t+1))`` is the
+    capacity the theorem predicts after that update
+    (:func:`muonjax.theory.multi_step_capacity`, no constant) and
+    ``c d_{t+1}^(-alpha) sqrt(d)`` is :func:`muonjax.theory.smoothed_muon_lambda`
+    times ``c``. The singular values of the gradient are of the order of the
+    frequencies ``p_i ~ i^(-alpha)``, so ``lambda_t`` leaves the directions of the
+    items of rank below ``~ d_{t+1}`` polar (``h ~ 1``) and damps the rest like
+    ``s / lambda_t`` (a GD step there). No cap at ``N``: past ``N`` items the
+    smoothing falls below every singular value and the step is polar.
+
+    ``alpha`` may be a traced scalar (the sweeps vmap it with the seeds), so the
+    law is evaluated here in ``jnp`` rather than by the host-side theory module;
+    the tests compare the two.
+
+    Args:
+        d: embedding dimension (>= 1).
+        alpha: frequency exponent (> 0), a float or a traced scalar.
+        c: the unknown constant of the schedule (>= 0; 0 is the polar factor).
+            The theorem gives no value; it is swept and recorded (SPEC A.3).
+
+    Returns:
+        ``schedule(count) -> lambda_(count)``, jit- and vmap-friendly.
+
+    Example:
+        >>> s = smoothed_lambda_schedule(64, 1.5, 10.0)
+        >>> lam = [float(s(t)) for t in range(3)]
+        >>> lam[0] > lam[1] > lam[2] > 0
+        True
+
+    References:
+        SPEC A.3, smoothed Muon: eta ~ sqrt(d), lambda_t ~ d_{t+1}^(-alpha) sqrt(d)
+        [quoted]; the constant ``c`` and its sweep [derived].
+    """
+    d = _validate.positive_int("d", d)
+    _validate.real("c", c, lower=0.0)
+    if not isinstance(alpha, jax.Array):
+        _validate.real("alpha", alpha, lower=0.0, lower_open=True)
+    log_d = math.log(d)
+
+    def schedule(count: Any) -> jax.Array:
+        fdt = jnp.result_type(float)
+        a = jnp.asarray(alpha, fdt)
+        t1 = jnp.asarray(count, fdt) + 1
+        # log d_{t+1} = (2 - (1 - 1/(2 alpha))^(t+1)) log d; lambda in logs (d_{t+1}
+        # ^ -alpha underflows nothing at these sizes, but logs keep it exact).
+        log_dt = (2 - (1 - 1 / (2 * a)) ** t1) * log_d
+        return c * jnp.exp(0.5 * log_d - a * log_dt)
+
+    return schedule

@@ -32,6 +32,33 @@ def test_newton_at_zero_matches_dense_hessian_solve(small_task64, ridge):
     assert_close(got, _dense_newton(w0, t, g, ridge), tol={"rtol": 1e-7, "atol": 1e-9})
 
 
+@pytest.mark.parametrize("ridge", [1e-2, 1e-8])
+def test_relative_ridge_matches_a_dense_solve_with_ridge_times_lambda_max(
+    small_task64, ridge
+):
+    t = small_task64
+    w0 = jnp.zeros((6, 6), jnp.float64)
+    g = mj.grad_at_zero(t)
+    factors = mj.kronecker_factors(*mj.hessian_factors_at_zero(t))
+    h = jax.hessian(dense_population_loss)(w0, t).reshape(36, 36)
+    lam_max = float(np.linalg.eigvalsh(np.asarray(h)).max())
+    assert float(mj.hessian_max_eigenvalue(factors)) == pytest.approx(lam_max, 1e-10)
+    got = mj.kronecker_ridge_solve(g, factors, ridge, relative=True)
+    want = _dense_newton(w0, t, g, ridge * lam_max)
+    assert_close(got, want, tol={"rtol": 1e-7, "atol": 1e-9})
+    # The rule "newton_rel" steps along it (Newton's step 1, a minus sign as GD's).
+    tx = mj.one_step_optimizer("newton_rel", t, newton_ridge=ridge)
+    updates, _ = tx.update(g, tx.init(w0), w0)
+    assert_close(updates, -want, tol={"rtol": 1e-7, "atol": 1e-9})
+    # ... and differs from the absolute ridge when lambda_max is far from 1.
+    absolute = mj.kronecker_ridge_solve(g, factors, ridge)
+    assert lam_max < 0.5
+    if ridge == 1e-2:
+        assert float(jnp.max(jnp.abs(absolute - got))) > 1e-3 * float(
+            jnp.max(jnp.abs(got))
+        )
+
+
 def test_hessian_factors_match_dense_hessian(small_task64):
     t = small_task64
     w0 = jnp.zeros((6, 6), jnp.float64)

@@ -71,7 +71,8 @@ def test_compare_fit_carries_the_fits_exclusions_into_the_notes():
     y = np.array([[10, 12], [20, 22], [40, 44], [0, 0]], dtype=float)
     fit = mj.fit_power_law(x, y)
     c = mj.compare_fit(fit, 1.0, label="C")
-    assert c.verdict in _verdict.VERDICTS
+    # Slope 0.97 [0.87, 1.07] on x = 64..256 (x = 512 is excluded): consistent.
+    assert c.verdict == "consistent"
     assert any("excluded x=512" in n for n in c.notes)
     d = c.to_dict()
     json.dumps(d, allow_nan=False)

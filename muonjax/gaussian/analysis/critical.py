@@ -32,9 +32,11 @@ from muonjax.gaussian.analysis.critical_curves import (
     fit_across_d,
     fit_critical_batch,
 )
+from muonjax.gaussian.analysis.policy import POLICIES, claim_text
 from muonjax.stats.bootstrap import bootstrap_mean, percentile_interval
 from muonjax.stats.fit import FitResult, fit_power_law
 from muonjax.stats.verdict import Comparison, compare, compare_fit
+from muonjax.stats.windows import SlopeWindow
 
 #: Allowance for constants and log factors on a capacity exponent (as
 #: ``muonjax.DEFAULT_TOLERANCE``) and widest useful interval (as
@@ -43,8 +45,33 @@ from muonjax.stats.verdict import Comparison, compare, compare_fit
 CAPACITY_TOLERANCE = 0.1
 CAPACITY_MAX_WIDTH = 0.25
 
+#: The one-step claim of each rule (its policy's window gates the exponent rows).
+ONE_STEP_CLAIMS = {"muon": "muon_one_step", "gd": "gd_one_step"}
+
 #: Rule names as printed.
 RULE_NAMES = {"gd": "SGD", "muon": "Muon", "muon_ns": "Muon (Newton-Schulz)"}
+
+
+def out_of_batch_comparison(mean: float, interval: tuple[float, float]) -> Comparison:
+    """The minibatch claim's row: recoveries outside the batch per step below 1.
+
+    [derived] exchangeability bound: ``E[# recovered outside the batch] <= 1`` per
+    step for any rule (:func:`muonjax.theory.out_of_batch_recoveries_bound`). Tested
+    as a bound on the mean: consistent when the whole interval lies below it,
+    inconsistent when it lies at or above it, inconclusive when it straddles it
+    (``"<="`` would call any interval that reaches below the bound consistent,
+    whatever its upper end). The check ``minibatch_within_batch`` and Figures 1b and
+    3 use this one row.
+    """
+    return compare(
+        float(mean),
+        interval,
+        theory.out_of_batch_recoveries_bound(),
+        relation="<",
+        tolerance=0.0,
+        max_width=math.inf,
+        label="mean recovered items outside the batch, per step",
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,11 @@ class CriticalAnalysis:
         plateau_exponents: ``{rule: FitResult}``, fitted plateau ``~ d^C``.
         population_exponents: ``{rule: FitResult}``, the population step's measure
             ``~ d^C`` (from the ``B = 0`` rows; absent without them).
+        windows: ``{rule: SlopeWindow}``, the one-step claim's window on the
+            population step's measure (the rule's policy, SPEC D): the ceiling and
+            ``B*`` exponents rest on the population step's scaling, so their
+            verdicts are withheld where that window is (not testable at this size,
+            or local slopes not settled).
         out_of_batch: ``(mean, (lo, hi))`` recovered items outside the batch per
             minibatch step, over every rule, ``B`` and seed, with a bootstrap interval.
     """
@@ -72,6 +104,7 @@ class CriticalAnalysis:
     plateau_exponents: Mapping[str, FitResult]
     population_exponents: Mapping[str, FitResult] = field(default_factory=dict)
     out_of_batch: tuple[float, tuple[float, float]] = (math.nan, (math.nan, math.nan))
+    windows: Mapping[str, SlopeWindow] = field(default_factory=dict)
 
     @property
     def rules(self) -> list[str]:
@@ -99,8 +132,16 @@ class CriticalAnalysis:
         - plateau and population exponents per rule against the one-step ceiling
           exponents ``1 + 1/(2 alpha)`` (Muon) and ``1/(2 alpha)`` (SGD);
         - recovered items outside the batch, at most 1 per step on average.
+
+        The exponent rows are withheld (inconclusive) where the rule's one-step
+        window (:attr:`windows`) is.
         """
         rows: list[tuple[str, str, Comparison]] = []
+
+        def gate(rule: str, c: Comparison) -> Comparison:
+            w = self.windows.get(rule)
+            return c if w is None else w.gate(c)
+
         a = self.alpha
         m = self.measure
         for rule in self.rules:
@@ -108,15 +149,20 @@ class CriticalAnalysis:
             pred = float(theory.critical_batch_exponent(rule, a))
             rows.append(
                 (
-                    f"critical batch size {name} B* ~ d^e "
-                    '[derived from the seed\'s "intersections"]',
+                    claim_text(
+                        "critical_batch",
+                        f'{name} B* ~ d^e [derived from the seed\'s "intersections"]',
+                    ),
                     f"rule={rule}, alpha={a:g}, measure={m}",
-                    compare_fit(
-                        self.critical_exponents[rule],
-                        pred,
-                        tolerance=a * CAPACITY_TOLERANCE,
-                        max_width=a * CAPACITY_MAX_WIDTH,
-                        label=f"exponent e of B* ~ d^e ({name})",
+                    gate(
+                        rule,
+                        compare_fit(
+                            self.critical_exponents[rule],
+                            pred,
+                            tolerance=a * CAPACITY_TOLERANCE,
+                            max_width=a * CAPACITY_MAX_WIDTH,
+                            label=f"exponent e of B* ~ d^e ({name})",
+                        ),
                     ),
                 )
             )
@@ -126,11 +172,17 @@ class CriticalAnalysis:
                 continue
             rows.append(
                 (
-                    "B* sits where the line B^(1/alpha) meets the measured ceiling: "
-                    "e(B*) = alpha x e(population step) [derived from the seed's "
-                    '"intersections"]',
+                    claim_text(
+                        "critical_batch",
+                        "B* sits where the line B^(1/alpha) meets the measured "
+                        "ceiling: e(B*) = alpha x e(population step) [derived from "
+                        'the seed\'s "intersections"]',
+                    ),
                     f"rule={rule}, alpha={a:g}, measure={m}",
-                    _intersection_comparison(self.critical_exponents[rule], pop, a),
+                    gate(
+                        rule,
+                        _intersection_comparison(self.critical_exponents[rule], pop, a),
+                    ),
                 )
             )
         if {"gd", "muon"} <= set(self.rules):
@@ -140,8 +192,11 @@ class CriticalAnalysis:
                     continue
                 rows.append(
                     (
-                        "Muon saturates at a larger critical batch size than SGD "
-                        "[seed, abstract]",
+                        claim_text(
+                            "critical_batch",
+                            "Muon saturates at a larger critical batch size than SGD "
+                            "[seed, abstract]",
+                        ),
                         f"d={d}, alpha={a:g}, measure={m}",
                         _log_ratio_comparison(fm, fg),
                     )
@@ -160,9 +215,15 @@ class CriticalAnalysis:
                 )
                 rows.append(
                     (
-                        f"ceiling: {kind}, {name} ~ d^C {tag}",
+                        claim_text(
+                            ONE_STEP_CLAIMS.get(rule, "muon_one_step"),
+                            f"ceiling: {kind}, {name} ~ d^C {tag}",
+                        ),
                         f"rule={rule}, alpha={a:g}, measure={m}",
-                        compare_fit(fit, pred, label=f"exponent C of {kind} ~ d^C"),
+                        gate(
+                            rule,
+                            compare_fit(fit, pred, label=f"exponent C of {kind} ~ d^C"),
+                        ),
                     )
                 )
         mean, (lo, hi) = self.out_of_batch
@@ -170,18 +231,13 @@ class CriticalAnalysis:
             # Counted in items, whatever the measure: reported with the count only.
             rows.append(
                 (
-                    "one minibatch step recovers no more than its batch, up to chance "
-                    "recoveries outside it [seed names the line; derived]",
-                    "all rules, B >= 1",
-                    compare(
-                        mean,
-                        (lo, hi),
-                        theory.out_of_batch_recoveries_bound(),
-                        relation="<=",
-                        tolerance=0.0,
-                        max_width=math.inf,
-                        label="mean recovered items outside the batch, per step",
+                    claim_text(
+                        "minibatch_step",
+                        "one minibatch step recovers no more than its batch, up to "
+                        "chance recoveries outside it [seed names the line; derived]",
                     ),
+                    "all rules, B >= 1",
+                    out_of_batch_comparison(mean, (lo, hi)),
                 )
             )
         return rows
@@ -303,12 +359,19 @@ def analyze_critical_batch(
         for i, c in enumerate(curves)
     }
     rules = list(dict.fromkeys(c.rule for c in curves))
-    crit, plat, pop = {}, {}, {}
+    crit, plat, pop, windows = {}, {}, {}, {}
     for rule in rules:
         group = [f for (r, _), f in fits.items() if r == rule]
         crit[rule] = fit_across_d(group, quantity="breakpoint")
         plat[rule] = fit_across_d(group, quantity="plateau")
         with_pop = [c for c in curves if c.rule == rule and c.population is not None]
+        if len(with_pop) >= 2 and rule in ONE_STEP_CLAIMS:
+            policy = POLICIES[ONE_STEP_CLAIMS[rule]]
+            windows[rule] = policy.window(
+                np.asarray([c.d for c in with_pop], np.float64),
+                [float(np.mean(np.asarray(c.population))) for c in with_pop],
+                n=with_pop[0].n,
+            )
         if len(with_pop) >= 2:
             pop[rule] = fit_power_law(
                 np.asarray([c.d for c in with_pop], np.float64),
@@ -330,4 +393,5 @@ def analyze_critical_batch(
         out_of_batch=bootstrap_mean(
             out_of, confidence=confidence, n_boot=n_boot, seed=seed
         ),
+        windows=windows,
     )

@@ -30,7 +30,8 @@ def ridge_diagnostic(
 ) -> list[dict[str, Any]]:
     """How much of the Hessian at zero lies below Newton's ridge, per Newton cell.
 
-    For every cell of ``sweep`` whose rule is ``"newton"``, the task of seed
+    For every cell of ``sweep`` whose rule is ``"newton"`` (absolute ridge) or
+    ``"newton_rel"`` (ridge times the largest eigenvalue), the task of seed
     ``seed`` (the sweep's own cell key, so the very task that seed measured) is
     drawn again, its Hessian factors ``Sigma_V``, ``Sigma_U`` are built in float64,
     and the eigenvalue products are compared with the ridge. Costs
@@ -42,8 +43,9 @@ def ridge_diagnostic(
         seed: which seed's task to inspect.
 
     Returns:
-        One dict per Newton cell: ``d``, ``alpha``, ``kappa_v`` (0 when absent),
-        ``ridge``, ``fraction_below_ridge``, ``fraction_below_10x_ridge`` (where the
+        One dict per Newton cell: ``rule``, ``relative``, ``d``, ``alpha``,
+        ``kappa_v`` (0 when absent), ``ridge`` (the effective, absolute ridge),
+        ``fraction_below_ridge``, ``fraction_below_10x_ridge`` (where the
         ridge damps Newton's step ``1 / ev`` to ``1 / (ev + ridge)`` by more than
         9%), ``min_eigenvalue``, ``max_eigenvalue``.
     """
@@ -56,7 +58,7 @@ def ridge_diagnostic(
     out = []
     for cell in sweep.cells():
         cfg = cell.config
-        if cfg.get("rule") != "newton":
+        if cfg.get("rule") not in ("newton", "newton_rel"):
             continue
         key_task, _ = jax.random.split(cell_key(key, cell, seed))
         task = task_of({**cfg, "kappa_v": float(cfg.get("kappa_v") or 0.0)}, key_task)
@@ -66,8 +68,13 @@ def ridge_diagnostic(
         ev_u = np.clip(np.linalg.eigvalsh(np.asarray(sigma_u)), 0, None)
         prod = np.outer(ev_v, ev_u)
         ridge = float(cfg.get("newton_ridge", 1e-8))  # type: ignore[arg-type]
+        relative = cfg.get("rule") == "newton_rel"
+        if relative:  # ridge x lambda_max(H), H's eigenvalues are the products
+            ridge *= float(prod.max())
         out.append(
             {
+                "rule": str(cfg["rule"]),
+                "relative": relative,
                 "d": int(cfg["d"]),  # type: ignore[arg-type]
                 "alpha": float(cfg["alpha"]),  # type: ignore[arg-type]
                 "kappa_v": float(cfg.get("kappa_v") or 0.0),  # type: ignore[arg-type]

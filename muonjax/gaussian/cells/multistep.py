@@ -12,6 +12,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,9 @@ import numpy as np
 from muonjax import _validate
 from muonjax.engine.sweep import Scalar, Sweep
 from muonjax.gaussian.cells._common import TASK_KEY, grid, sweep_block_size, task_of
-from muonjax.gaussian.loop import train, train_early_stopping
+from muonjax.gaussian.loop import deflation, train, train_early_stopping
 from muonjax.gaussian.rules import (
+    RuleSpec,
     parse_rule,
     rule_from_config,
     rule_optimizer,
@@ -46,9 +48,15 @@ def multi_step_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.
     """Cell function: ``T`` steps of a rule from ``W_0 = 0``, one row per step.
 
     Reads from ``config``: ``n``, ``d``, ``alpha``, ``rule`` (see
-    :func:`muonjax.parse_rule`), ``steps`` (``T``, or the most steps with early
-    stopping), and optionally ``deflate`` (the thresholded update: recovered items
-    left out of the gradient, SPEC A.3 [derived]), ``batch_size`` (absent or 0:
+    :func:`muonjax.parse_rule`; ``"muon_smoothed_c<c>"`` smooths with
+    ``lam_t = c d_{t+1}^(-alpha) sqrt(d)`` at the cell's alpha), ``steps`` (``T``, or
+    the most steps with early stopping), and optionally ``deflate`` (the thresholded
+    update, a reading of :data:`muonjax.DEFLATIONS`: recovered items left out of the
+    gradient, SPEC A.3 [derived]; ``True`` is ``"margin"``) with
+    ``deflate_threshold`` (reading ``"threshold"``: an item leaves the gradient once
+    its margin exceeds ``deflate_threshold * eta_t * sqrt(2 log N / d)``, about the
+    largest change one polar step of norm ``eta_t`` makes to a margin over ``N``
+    candidates [derived]), ``batch_size`` (absent or 0:
     population gradient; else a fresh minibatch of ``B`` each step),
     ``early_stopping`` (stop at the first ``t >= window`` with
     ``count_t < (1 + min_gain) count_{t-window}``, Figure 4 [seed]), ``window``,
@@ -75,11 +83,13 @@ def multi_step_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.
     d = config["d"]
     steps = config["steps"]
     task = task_of(config, key_task)
-    tx, schedule = rule_optimizer(rule_from_config(config), d=d)
+    spec = rule_from_config(config)
+    tx, schedule = rule_optimizer(spec, d=d, alpha=config["alpha"])
     common = {
         "batch_size": config.get("batch_size") or None,
         "key": key_batch,
-        "deflate": bool(config.get("deflate", False)),
+        "deflate": spec.deflate,
+        "deflate_threshold": _margin_threshold(spec, schedule, config["n"], d),
         "block_size": config.get("block_size"),
         "update_dtype": config.get("update_dtype") or None,
     }
@@ -106,6 +116,15 @@ def multi_step_cell(config: Mapping[str, Any], key: jax.Array) -> dict[str, jax.
     }
 
 
+def _margin_threshold(spec: RuleSpec, schedule: Any, n: int, d: int) -> Any:
+    """Reading (c)'s threshold at step ``t``: ``k eta_t sqrt(2 log N / d)``."""
+    if spec.deflate != "threshold":
+        return None
+    assert spec.deflate_threshold is not None
+    unit = spec.deflate_threshold * math.sqrt(2 * math.log(n) / d)
+    return lambda t: unit * schedule(t)
+
+
 def multi_step_sweep(
     *,
     n: int,
@@ -113,7 +132,8 @@ def multi_step_sweep(
     alphas: Sequence[float],
     steps: int,
     rules: Sequence[str] = ("muon",),
-    deflate: Sequence[bool] = (False,),
+    deflate: Sequence[bool | str] = (False,),
+    deflate_threshold: float | None = None,
     batch_sizes: Sequence[int] | None = None,
     early_stopping: bool = False,
     window: int = 10,
@@ -145,8 +165,13 @@ def multi_step_sweep(
         dims: embedding dimensions d.
         alphas: frequency exponents.
         steps: ``T`` (or the most steps with ``early_stopping``), >= 1.
-        rules: rule names (see :func:`muonjax.parse_rule`).
-        deflate: values of the thresholded-update switch (an axis).
+        rules: rule names (see :func:`muonjax.parse_rule`), e.g. ``"muon"``,
+            ``"muon_smoothed_c10"``, ``"muon_ns5"``, ``"gd"``.
+        deflate: the thresholded update's readings (an axis): booleans (0.1.0:
+            ``True`` is reading ``"margin"``), or names of
+            :data:`muonjax.DEFLATIONS` (then recorded as names).
+        deflate_threshold: reading ``"threshold"``'s ``k`` (required there; see
+            :func:`multi_step_cell`), recorded as a fixed column.
         batch_sizes: minibatch sizes (an axis; 0 is the population gradient);
             ``None`` for population updates only (no column).
         early_stopping: stop each seed when its capacity plateaus (Figure 4's rule).
@@ -174,9 +199,19 @@ def multi_step_sweep(
             f"rules and deflate must be non-empty, got {rules=}, {deflate=}"
         )
     n, dims, alphas = grid(n, dims, alphas)
-    for dv in deflate:
-        if not isinstance(dv, (bool, np.bool_)):
-            raise ValueError(f"deflate values must be booleans, got {dv!r}")
+    readings = [deflation(dv) for dv in deflate]
+    if all(isinstance(dv, (bool, np.bool_)) for dv in deflate):
+        deflate_axis: tuple[Scalar, ...] = tuple(bool(v) for v in deflate)
+    else:
+        deflate_axis = tuple(readings)
+    threshold: dict[str, Any] = {}
+    if "threshold" in readings:
+        if deflate_threshold is None:
+            raise ValueError(
+                "deflate reading 'threshold' needs deflate_threshold, got None"
+            )
+        _validate.real("deflate_threshold", deflate_threshold, lower=0.0)
+        threshold["deflate_threshold"] = float(deflate_threshold)
     muon: dict[str, Any] = {
         "muon_lr_scale": float(muon_lr_scale),
         "muon_schedule": str(muon_schedule),
@@ -194,13 +229,13 @@ def multi_step_sweep(
     # Validate every rule and step size now, not inside the first traced cell.
     bases = {parse_rule(rule, ns_steps=ns_steps)[0] for rule in rules}
     for rule in rules:
-        rule_spec(rule, **muon, **gd, **ns)
+        rule_spec(rule, **muon, **gd, **ns, **threshold)
     if update_dtype is not None:
         _validate.float_dtype("update_dtype", update_dtype)
     axes: dict[str, Sequence[Scalar]] = {
         "d": dims,
         "rule": tuple(rules),
-        "deflate": tuple(bool(v) for v in deflate),
+        "deflate": deflate_axis,
         "alpha": alphas,
     }
     if batch_sizes is not None:
@@ -222,6 +257,7 @@ def multi_step_sweep(
         ),
         **(gd if "gd" in bases else {}),
         **(ns if "muon_ns" in bases else {}),
+        **threshold,
         "update_dtype": None if update_dtype is None else str(update_dtype),
         "dtype": str(dtype),
     }

@@ -30,6 +30,7 @@ References:
 from muonjax.gaussian.checks import onestep, smoothing, minibatch
 
 # isort: on
+from muonjax.gaussian.checks.ledger import CLAIMS, LEDGER, claim_ledger
 from muonjax.gaussian.checks.measure import (
     PRECISION,
     CellCache,
@@ -38,8 +39,11 @@ from muonjax.gaussian.checks.measure import (
 )
 
 __all__ = [
+    "CLAIMS",
+    "LEDGER",
     "PRECISION",
     "CellCache",
+    "claim_ledger",
     "measure",
     "minibatch",
     "one_step_table",

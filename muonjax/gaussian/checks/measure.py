@@ -24,13 +24,8 @@ from muonjax.engine.registry import (
 )
 from muonjax.engine.sweep import Cell, CellResult, Sweep, run_sweep
 from muonjax.engine.table import Table, table_from_results
-from muonjax.gaussian.analysis.onestep import (
-    fit_exponents,
-    precision_exclusions,
-)
 from muonjax.gaussian.analysis.tables import seed_matrix
 from muonjax.gaussian.cells import one_step_sweep
-from muonjax.stats.fit import FitResult
 
 
 class CellCache:
@@ -115,24 +110,6 @@ def table_for(ctx: CheckContext, rules: Sequence[str], **kw: Any) -> Table:
     sz = ctx.sizes
     ctx.progress(f"  {', '.join(rules)}: n={sz['n']} x{sz['seeds']} seeds")
     return one_step_table(sz, rules, cache=ctx.cache, **kw)
-
-
-def count_fit(
-    table: Table, rule: str, column: str, fdims: Sequence[int], polar_type: bool
-) -> dict[float, FitResult]:
-    """Per alpha, ``column ~ d^C`` on ``d >= min(fdims)`` (as the figures fit).
-
-    Polar-type steps leave out the points where ``W_1`` lost directions
-    (:func:`muonjax.precision_exclusions`).
-    """
-    fits = fit_exponents(
-        table.where(rule=rule),
-        groups=("alpha",),
-        measure=column,
-        x_min=min(fdims),
-        exclude=precision_exclusions if polar_type else None,
-    )
-    return {k[0]: f for k, f in fits.fits.items()}
 
 
 def means(table: Table, column: str) -> list[float]:

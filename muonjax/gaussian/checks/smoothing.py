@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -48,27 +49,13 @@ def _gap(runs: Mapping[str, Table], a: str, b: str, label: str):
     )
 
 
-@register_check(
-    "h_lambda_tends_to_polar",
-    claim="smoothed Muon h_lambda(G) = G (G^T G + lambda^2 I)^(-1/2) tends to the "
-    "polar factor as lambda -> 0 (error ~ lambda^2), and its one-step capacity to "
-    "Muon's",
-    spec_tag="[quoted]",
-    sizes=_SMOOTH_SIZES,
-)
-def _h_lambda(ctx: CheckContext) -> CheckOutcome:
-    sz = {**ctx.sizes, "dims": (ctx.sizes["d"],)}
-    n, d, alpha, seeds = sz["n"], sz["d"], float(sz["alpha"]), sz["seeds"]
-    rho = np.asarray(sz["rho"], np.float64)
-    ctx.progress(f"  h_lambda: n={n} d={d} alpha={alpha} x{seeds}")
-    # lambda = rho * s_min(G) per seed (smoothing_cell), so that every seed is in the
-    # small-lambda regime at the same rho (a common absolute grid would put the seeds
-    # with a large s_min at the rounding floor, where the error stops falling).
-    err = measure(
-        smoothing_sweep(n=n, dims=(d,), alphas=(alpha,), rhos=tuple(rho)),
-        seeds=seeds,
-        cache=ctx.cache,
-    )
+def smoothing_outcome(
+    err: Table, runs: Mapping[str, Table], sizes: Mapping[str, Any]
+) -> CheckOutcome:
+    """The check from its measurements: the spectral errors per ``rho`` and seed
+    (``err``: columns ``rho, seed, error, s_min, s_max``) and the one-step counts of
+    ``runs["muon"]``, ``["gd"]``, ``["small_lam"]``, ``["large_lam"]``."""
+    rho = np.asarray(sizes["rho"], np.float64)
     errors = np.stack([per_seed(err, "error", rho=r) for r in rho])
     s_min = per_seed(err, "s_min", rho=rho[0])
     s_max = per_seed(err, "s_max", rho=rho[0])
@@ -83,18 +70,6 @@ def _h_lambda(ctx: CheckContext) -> CheckOutcome:
         label="exponent of ||h_lam(G) - polar(G)||_2 in lam = rho s_min(G)",
     )
     lam_small = float(rho[0] * s_min.min())
-    # lam far above every singular value: h_lam(G) ~ G / lam, one GD step.
-    lam_large = float(1e3 * s_max.max())
-    step = one_step_table(sz, ("muon", "gd"), cache=ctx.cache)
-    smooth = one_step_table(
-        sz, ("muon_smoothed",), lams=(lam_small, lam_large), cache=ctx.cache
-    )
-    runs = {
-        "muon": step.where(rule="muon"),
-        "gd": step.where(rule="gd"),
-        "small_lam": smooth.where(lam=lam_small),
-        "large_lam": smooth.where(lam=lam_large),
-    }
     row_cap = _gap(
         runs,
         "small_lam",
@@ -108,6 +83,7 @@ def _h_lambda(ctx: CheckContext) -> CheckOutcome:
         "max over seeds |count(h_lam step, lam -> inf) - count(GD step)|",
     )
     details = {
+        "claim_id": "smoothed_muon",
         "rho": rho,
         "s_min_per_seed": s_min,
         "lambda_of_the_capacity_step": lam_small,
@@ -118,3 +94,40 @@ def _h_lambda(ctx: CheckContext) -> CheckOutcome:
         "counts": {k: per_seed(v, "count") for k, v in runs.items()},
     }
     return CheckOutcome((row_exp, row_cap), (info,), details)
+
+
+@register_check(
+    "h_lambda_tends_to_polar",
+    claim="smoothed Muon h_lambda(G) = G (G^T G + lambda^2 I)^(-1/2) tends to the "
+    "polar factor as lambda -> 0 (error ~ lambda^2), and its one-step capacity to "
+    "Muon's",
+    spec_tag="[quoted]",
+    sizes=_SMOOTH_SIZES,
+)
+def _h_lambda(ctx: CheckContext) -> CheckOutcome:
+    sz = {**ctx.sizes, "dims": (ctx.sizes["d"],)}
+    n, d, alpha, seeds = sz["n"], sz["d"], float(sz["alpha"]), sz["seeds"]
+    rho = tuple(float(r) for r in sz["rho"])
+    ctx.progress(f"  h_lambda: n={n} d={d} alpha={alpha} x{seeds}")
+    # lambda = rho * s_min(G) per seed (smoothing_cell), so that every seed is in the
+    # small-lambda regime at the same rho (a common absolute grid would put the seeds
+    # with a large s_min at the rounding floor, where the error stops falling).
+    err = measure(
+        smoothing_sweep(n=n, dims=(d,), alphas=(alpha,), rhos=rho),
+        seeds=seeds,
+        cache=ctx.cache,
+    )
+    lam_small = float(rho[0] * per_seed(err, "s_min", rho=rho[0]).min())
+    # lam far above every singular value: h_lam(G) ~ G / lam, one GD step.
+    lam_large = float(1e3 * per_seed(err, "s_max", rho=rho[0]).max())
+    step = one_step_table(sz, ("muon", "gd"), cache=ctx.cache)
+    smooth = one_step_table(
+        sz, ("muon_smoothed",), lams=(lam_small, lam_large), cache=ctx.cache
+    )
+    runs = {
+        "muon": step.where(rule="muon"),
+        "gd": step.where(rule="gd"),
+        "small_lam": smooth.where(lam=lam_small),
+        "large_lam": smooth.where(lam=lam_large),
+    }
+    return smoothing_outcome(err, runs, sz)

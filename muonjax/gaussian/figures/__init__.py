@@ -21,6 +21,7 @@ records). A source is a records :class:`muonjax.Table` or the output directory o
 - :mod:`~muonjax.gaussian.figures.panels` (panels shared by them).
 """
 
+from muonjax.gaussian.analysis.policy import FIGURE_CLAIMS
 from muonjax.gaussian.figures import (
     fig1,
     fig2,
@@ -34,6 +35,7 @@ from muonjax.gaussian.figures import (
 from muonjax.gaussian.figures._common import check_settings
 
 __all__ = [
+    "FIGURE_CLAIMS",
     "check_settings",
     "fig1",
     "fig2",

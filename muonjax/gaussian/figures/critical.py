@@ -15,10 +15,16 @@ from muonjax.gaussian.analysis.critical import (
     RULE_NAMES,
     CriticalAnalysis,
 )
+from muonjax.gaussian.analysis.policy import claim_text
+from muonjax.stats.windows import NOT_SETTLED, NOT_TESTABLE
 
 
 def _fmt(v: float) -> str:
     return f"{v:.3g}" if np.isfinite(v) else "nan"
+
+
+#: Reasons that mark a verdict withheld by a claim's window.
+WITHHELD = (NOT_TESTABLE, NOT_SETTLED)
 
 
 def findings(analysis: CriticalAnalysis) -> list[str]:
@@ -33,10 +39,13 @@ def findings(analysis: CriticalAnalysis) -> list[str]:
     """
     a, m = analysis.alpha, analysis.measure
     rows = analysis.comparisons()
+    head = claim_text("critical_batch")
     verdicts = {
-        g: c.verdict for claim, g, c in rows if claim.startswith("critical batch")
+        g: c.verdict + (f" ({c.reason})" if c.reason.startswith(WITHHELD) else "")
+        for claim, g, c in rows
+        if claim.startswith(head) and "B* ~ d^e" in claim
     }
-    meets = {g: c for claim, g, c in rows if claim.startswith("B* sits")}
+    meets = {g: c for claim, g, c in rows if claim.startswith(head + ": B* sits")}
     out: list[str] = []
     overshoot, on_line = [], []
     for rule in analysis.rules:

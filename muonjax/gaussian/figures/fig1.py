@@ -18,8 +18,10 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ from muonjax import theory
 from muonjax.engine.parts import read_part
 from muonjax.engine.table import Table
 from muonjax.gaussian.analysis.critical import CriticalAnalysis
+from muonjax.gaussian.analysis.policy import (
+    POLICIES,
+    claim_text,
+    policy_group_fits,
+    two_stage_comparisons,
+)
 from muonjax.gaussian.analysis.tables import per_seed
 from muonjax.gaussian.figures._common import (
     Source,
@@ -42,9 +50,9 @@ from muonjax.gaussian.figures._common import (
 from muonjax.gaussian.figures.critical import findings as critical_findings
 from muonjax.gaussian.figures.fig3 import analyses
 from muonjax.stats.bootstrap import paired_ratio
-from muonjax.stats.fit import fit_power_law, fit_two_stage
+from muonjax.stats.slopes import local_log_slopes
 from muonjax.stats.summary import FitSummary, SummaryRow
-from muonjax.stats.verdict import compare, compare_fit
+from muonjax.stats.verdict import compare
 
 #: Fit settings and their defaults (the experiment's config overrides them).
 SETTINGS = {"n_boot": 500}
@@ -71,50 +79,33 @@ def _parts(source: Source) -> dict[str, Any]:
     return {"population": pop, "found": analyses(mini, n_boot), "n_boot": n_boot}
 
 
-def _count_row(table: Table, rule: str, alpha: float, fit) -> SummaryRow:
-    """The row of one (rule, alpha > 1) of panel (a): the count's exponent in d."""
-    tag = (
-        "1 + 1/(2 alpha) [seed, quoted]" if rule == "muon" else "1/(2 alpha) [derived]"
-    )
-    return SummaryRow(
-        f"one population {NAMES[rule]} step ~ d^C, C = {tag}",
-        f"rule={rule}, alpha={alpha:g}, measure=count",
-        compare_fit(
-            fit,
-            float(theory.one_step_exponent(rule, alpha)),
-            label="exponent C of count ~ d^C",
-        ),
-    )
+#: The claim (and so the policy: measure, window, tolerance) of each rule's exponent;
+#: the same as Figure 2's and the checks'.
+RULE_CLAIMS = {"muon": "muon_one_step", "gd": "gd_one_step"}
 
 
-def _two_stage(rule: str, above: list[float], fits, dims) -> tuple[list, str]:
-    """Figure 2's second stage on the alphas > 1 of panel (a): rows and a finding."""
-    two = fit_two_stage(above, [fits[f"{rule} alpha={a:g}"] for a in above])
-    fits[f"{rule} two_stage"] = two
-    c1, c2 = theory.two_stage_coefficients(rule)
-    rows = [
-        SummaryRow(
-            "alpha-dependence of the exponent: C_alpha = c1 + c2 / alpha, "
-            f"{name} [seed for the fit form; derived values]",
-            f"rule={rule}, alphas={above}, measure=count",
-            compare(est, interval, pred, label=f"{name} ({rule})"),
+def _predict(g: Mapping[str, Any], *, rule: str, above: list[float]) -> float | None:
+    """The rule's one-step exponent at the group's alpha, for the alphas > 1."""
+    if g["alpha"] not in above:
+        return None
+    return float(theory.one_step_exponent(rule, g["alpha"]))
+
+
+def _exponent_fits(table: Table, above: list[float], n_boot: int):
+    """Per rule, the policy fits of the alphas > 1 (measure, window, tolerance of
+    the claim's policy, :data:`muonjax.gaussian.analysis.policy.POLICIES`)."""
+    out = {}
+    for rule in (r for r in values(table, "rule") if r in RULE_CLAIMS):
+        sub = table.where(rule=rule)
+        fits = policy_group_fits(
+            sub,
+            groups=("alpha",),
+            policy=POLICIES[RULE_CLAIMS[rule]],
+            predict=functools.partial(_predict, rule=rule, above=above),
+            n_boot=n_boot,
         )
-        for name, est, interval, pred in (
-            ("c1", two.c1, two.c1_interval, c1),
-            ("c2", two.c2, two.c2_interval, c2),
-        )
-    ]
-    exps = ", ".join(
-        f"{fits[f'{rule} alpha={a:g}'].exponent:.3g} (alpha={a:g})" for a in above
-    )
-    preds = ", ".join(f"{float(theory.one_step_exponent(rule, a)):.3g}" for a in above)
-    return rows, (
-        f"{NAMES[rule]}: count exponents in d over d={dims}: {exps}; predicted "
-        f"{preds}. Second stage C_alpha = c1 + c2/alpha: c1 = {two.c1:.3g} "
-        f"[{two.c1_interval[0]:.3g}, {two.c1_interval[1]:.3g}], c2 = {two.c2:.3g} "
-        f"[{two.c2_interval[0]:.3g}, {two.c2_interval[1]:.3g}] against "
-        f"({c1:g}, {c2:g})."
-    )
+        out[rule] = {k[0]: v for k, v in fits.items()}
+    return out
 
 
 def _muon_over_gd(table: Table, alpha: float, d: int, n_boot: int):
@@ -130,45 +121,76 @@ def population_analysis(
 ) -> tuple[list[SummaryRow], dict[str, Any], list[str]]:
     """Rows, fits and findings of panel (a).
 
-    Per ``alpha > 1`` and rule: the exponent of the count in ``d`` against
-    ``1 + 1/(2 alpha)`` (Muon) or ``1/(2 alpha)`` (GD), and the count at the largest
-    ``d`` over the predicted level (the unknown constant). Per ``alpha``: Muon's count
-    over GD's at the largest ``d`` (> 1 claimed for ``alpha > 1``), paired over seeds.
+    Per ``alpha > 1`` and rule: the exponent in ``d`` under the claim's policy (the
+    one Figure 2 and the checks use: Muon's count, GD's prefix; the window of
+    testable sizes from where the local slopes settle) against ``1 + 1/(2 alpha)``
+    (Muon) or ``1/(2 alpha)`` (GD), and the two-stage fit. Per ``alpha``: Muon's
+    count over GD's at the largest ``d`` (> 1 claimed for ``alpha > 1``), paired
+    over seeds. ``alpha <= 1`` (outside the theory) is reported in findings only.
     """
     rules = values(table, "rule")
     dims, alphas = sorted_values(table, "d"), sorted_values(table, "alpha")
-    n = int(first(table, "n"))
     rows: list[SummaryRow] = []
     fits: dict[str, Any] = {}
     findings: list[str] = []
-    constants: dict[str, list[str]] = {r: [] for r in rules}
-    for alpha in alphas if len(dims) >= 2 else ():
+    above = [a for a in alphas if a > 1]
+    per_rule = _exponent_fits(table, above, n_boot) if len(dims) >= 2 else {}
+    for rule, per_alpha in per_rule.items():
+        claim = RULE_CLAIMS[rule]
+        tag = (
+            "1 + 1/(2 alpha) [seed, quoted]"
+            if rule == "muon"
+            else "1/(2 alpha) [derived]"
+        )
+        measure = POLICIES[claim].measure
+        for alpha, pf in per_alpha.items():
+            fits[f"{rule} alpha={alpha:g}"] = pf.fit
+            rows.append(
+                SummaryRow(
+                    claim_text(
+                        claim, f"one population {NAMES[rule]} step ~ d^C, C = {tag}"
+                    ),
+                    f"rule={rule}, alpha={alpha:g}, measure={measure}",
+                    pf.comparison,
+                )
+            )
+        if len(per_alpha) >= 2:
+            (c1, c2), two = two_stage_comparisons(per_alpha, rule=rule, measure=measure)
+            fits[f"{rule} two_stage"] = two
+            text = claim_text(
+                "two_stage",
+                f"C_alpha = c1 + c2 / alpha, {NAMES[rule]} [seed for the fit form; "
+                "derived values]",
+            )
+            group = f"rule={rule}, alphas={above}, measure={measure}"
+            rows += [SummaryRow(text, group, c1), SummaryRow(text, group, c2)]
+            findings.append(
+                f"{NAMES[rule]} ({measure}, policy window per alpha): "
+                + "; ".join(
+                    f"alpha={a:g}: C = {pf.fit.exponent:.3g} on d = "
+                    f"{', '.join(f'{v:g}' for v in pf.window.window) or 'none'} "
+                    f"(predicted {float(theory.one_step_exponent(rule, a)):.3g}; "
+                    f"local slopes {pf.window.slopes_text()})"
+                    for a, pf in per_alpha.items()
+                )
+                + f". Second stage: c1 = {two.c1:.3g} [{two.c1_interval[0]:.3g}, "
+                f"{two.c1_interval[1]:.3g}], c2 = {two.c2:.3g} "
+                f"[{two.c2_interval[0]:.3g}, {two.c2_interval[1]:.3g}]."
+            )
+    for alpha in (a for a in alphas if a <= 1):
         for rule in rules:
             y = [per_seed(table, "count", rule=rule, alpha=alpha, d=d) for d in dims]
-            fit = fit_power_law(np.asarray(dims, float), y, saturation=n, n_boot=n_boot)
-            fits[f"{rule} alpha={alpha:g}"] = fit
-            pred = float(theory.one_step_exponent(rule, alpha))
-            if alpha > 1:
-                rows.append(_count_row(table, rule, alpha, fit))
-                level = float(np.mean(y[-1])) / dims[-1] ** pred
-                constants[rule].append(f"{level:.3g} (alpha={alpha:g})")
-                continue
+            mean = [float(np.mean(v)) for v in y]
             findings.append(
                 f"alpha={alpha:g} (outside the theory, alpha <= 1): {NAMES[rule]}'s "
-                f"count grows as d^{fit.exponent:.3g} [{fit.interval[0]:.3g}, "
-                f"{fit.interval[1]:.3g}] over d={dims} (the formula would give "
-                f"{pred:.3g})."
-            )
-    for rule in rules:
-        above = [a for a in alphas if a > 1 and f"{rule} alpha={a:g}" in fits]
-        if len(above) >= 2:
-            new, text = _two_stage(rule, above, fits, dims)
-            rows += new
-            findings.append(text)
-        if constants[rule]:
-            findings.append(
-                f"{NAMES[rule]}: mean count at d={dims[-1]} over the predicted level "
-                f"d^C (the unknown constant): " + ", ".join(constants[rule]) + "."
+                f"mean count over d={dims}: "
+                + ", ".join(f"{m:.3g}" for m in mean)
+                + " (local slopes "
+                + ", ".join(
+                    "-" if v is None else f"{v:.2f}"
+                    for v in local_log_slopes(dims, mean)
+                )
+                + ")."
             )
     if not {"gd", "muon"} <= set(rules):
         return rows, fits, findings
@@ -191,8 +213,11 @@ def population_analysis(
         if alpha > 1:
             rows.append(
                 SummaryRow(
-                    "Muon improves capacity over GD when alpha > 1 [seed, Fig. 1 "
-                    "caption]",
+                    claim_text(
+                        "muon_beats_gd",
+                        "Muon improves capacity over GD when alpha > 1 [seed, Fig. 1 "
+                        "caption]",
+                    ),
                     f"d={dims[-1]}, alpha={alpha:g}, measure=count",
                     compare(
                         est,
@@ -218,7 +243,7 @@ def _summary(res: dict[str, Any]) -> FitSummary:
     rows, fits, findings = population_analysis(pop, n_boot=res["n_boot"])
     for an in found.values():
         for claim, group, comp in an.comparisons():
-            if claim.startswith(("critical batch size", "B* sits", "Muon saturates")):
+            if claim.startswith(claim_text("critical_batch")):
                 rows.append(SummaryRow(claim, group, comp))
         fits[f"critical_{an.measure}"] = an
     findings = [MEASURE_NOTE, *findings, *critical_findings(found["count"])]

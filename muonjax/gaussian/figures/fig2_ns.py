@@ -20,32 +20,39 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from muonjax import theory
-from muonjax.gaussian.analysis.onestep import (
-    exponent_rows,
-    fit_exponents,
-)
+from muonjax.gaussian.analysis.onestep import GroupFits
 from muonjax.gaussian.analysis.pairs import (
     capacity_ratios,
     difference_comparison,
     exponent_difference,
+)
+from muonjax.gaussian.analysis.policy import (
+    LOG_FACTOR_REASON,
+    POLICIES,
+    as_group_fits,
+    claim_text,
+    policy_group_fits,
+    policy_rows,
 )
 from muonjax.gaussian.analysis.tables import group_keys, group_label, seed_matrix
 from muonjax.gaussian.figures._common import (
     Source,
     first,
     load,
+    not_consistent,
     seeds,
     sorted_values,
     values,
+    verdict_counts,
     write_outputs,
 )
 from muonjax.gaussian.figures.panels import capacity_panel, exponent_panel
@@ -53,15 +60,17 @@ from muonjax.gaussian.rules import parse_ns_variant
 from muonjax.stats.summary import FitSummary, SummaryRow
 
 #: Fit settings and their defaults (the experiment's config overrides them).
-SETTINGS = {"fit_min_d": 64, "n_boot": 2000}
+SETTINGS = {"n_boot": 2000}
 
-_EXACT_CLAIM = (
+_EXACT_CLAIM = claim_text(
+    "muon_one_step",
     "one population Muon step (exact polar factor): capacity ~ d^(1 + 1/(2 alpha)) "
-    '[seed, Fig. 3 caption "ceiling"; quoted]'
+    '[seed, Fig. 3 caption "ceiling"; quoted]',
 )
-_NS_CLAIM = (
+_NS_CLAIM = claim_text(
+    "newton_schulz",
     "Newton-Schulz Muon keeps exact Muon's capacity exponent (our question, not a "
-    "paper claim; SPEC A.3 practical Muon [derived])"
+    "paper claim; SPEC A.3 practical Muon [derived])",
 )
 
 
@@ -77,24 +86,42 @@ def variant_label(v: str) -> str:
 
 
 def _analyse(source: Source) -> dict[str, Any]:
+    """Exact Muon under the Muon claim's policy; every variant on exact's windows
+    (so that ``C_ns - C_exact`` is paired)."""
     rec = load(source, SETTINGS)
-    table = rec.table
-    fits = {
-        m: fit_exponents(
-            table,
-            groups=("variant", "alpha"),
-            measure=m,
-            x_min=rec.settings["fit_min_d"],
-            n_boot=rec.settings["n_boot"],
+    table, n_boot = rec.table, rec.settings["n_boot"]
+    policy = POLICIES["muon_one_step"]
+
+    def predict(g: Mapping[str, Any]) -> float | None:
+        return float(theory.muon_one_step_exponent(g["alpha"]))
+
+    fits = {}
+    variants = values(table, "variant")
+    exact = None
+    if "exact" in variants:
+        exact = policy_group_fits(
+            table.where(variant="exact"),
+            groups=("alpha",),
+            policy=policy,
+            predict=predict,
+            n_boot=n_boot,
         )
-        for m in ("count", "prefix")
-    }
+    for v in variants:
+        per = policy_group_fits(
+            table.where(variant=v),
+            groups=("alpha",),
+            policy=policy,
+            predict=predict,
+            windows=None if exact is None else {k: f.window for k, f in exact.items()},
+            n_boot=n_boot,
+        )
+        fits.update({(v, *k): f for k, f in per.items()})
     ratios = {
         v: capacity_ratios(
             table, numerator={"variant": v}, denominator={"variant": "exact"}
         )
-        for v in values(table, "variant")
-        if v != "exact" and "exact" in values(table, "variant")
+        for v in variants
+        if v != "exact" and "exact" in variants
     }
     directions = {
         key: float(
@@ -107,35 +134,34 @@ def _analyse(source: Source) -> dict[str, Any]:
     return {"records": rec, "fits": fits, "ratios": ratios, "directions": directions}
 
 
+def _count_fits(res: dict[str, Any]) -> GroupFits:
+    return as_group_fits(res["fits"], groups=("variant", "alpha"), measure="count")
+
+
 def _summary(res: dict[str, Any]) -> FitSummary:
     rec, fits, ratios = res["records"], res["fits"], res["ratios"]
-    table, count = rec.table, res["fits"]["count"]
+    table = rec.table
     rows: list[SummaryRow] = []
     if "exact" in values(table, "variant"):
-        exact = dataclasses.replace(
-            count, fits={k: f for k, f in count.fits.items() if k[0] == "exact"}
-        )
-        rows += exponent_rows(
-            exact,
-            claim=_EXACT_CLAIM,
-            predict=lambda g: float(theory.muon_one_step_exponent(g["alpha"])),
+        exact = {k: f for k, f in fits.items() if k[0] == "exact"}
+        rows += policy_rows(
+            exact, groups=("variant", "alpha"), claim=_EXACT_CLAIM, measure="count"
         )
         for v in ratios:
-            for alpha in count.values("alpha"):
-                diff = exponent_difference(
-                    count.get(variant=v, alpha=alpha),
-                    count.get(variant="exact", alpha=alpha),
-                )
+            for (_, alpha), ex in exact.items():
+                diff = exponent_difference(fits[(v, alpha)].fit, ex.fit)
                 rows.append(
                     SummaryRow(
                         _NS_CLAIM,
                         f"variant={v}, alpha={alpha}, measure=count",
-                        difference_comparison(diff, label="C_ns - C_exact"),
+                        ex.window.gate(
+                            difference_comparison(diff, label="C_ns - C_exact")
+                        ),
                     )
                 )
-    labelled: dict[str, Any] = {}
-    for m, f in fits.items():
-        labelled.update(f.labelled(f"{m}: "))
+    labelled: dict[str, Any] = {
+        f"count: {group_label(('variant', 'alpha'), k)}": f.fit for k, f in fits.items()
+    }
     for v, rs in ratios.items():
         labelled.update(
             {
@@ -143,21 +169,27 @@ def _summary(res: dict[str, Any]) -> FitSummary:
                 for r in rs
             }
         )
-    fit_min_d = rec.settings["fit_min_d"]
     return FitSummary(
         experiment="fig2_ns",
         rows=rows,
         fits=labelled,
-        findings=_findings(table, count, ratios, res["directions"], fit_min_d),
+        findings=[
+            f"{verdict_counts(rows, 'the Muon claim policy window')}. Not "
+            f"consistent: {not_consistent(rows)}.",
+            *_findings(table, fits, ratios, res["directions"]),
+        ],
         meta={
             "n": int(first(table, "n")),
             "dims": sorted_values(table, "d"),
             "alphas": sorted_values(table, "alpha"),
             "variants": values(table, "variant"),
             "seeds": seeds(table),
-            "fit_min_d": fit_min_d,
-            "measure": "count (recovered items), as Figure 2's mean capacity; "
-            "prefix fits are in fits",
+            "claims": ["muon_one_step", "newton_schulz"],
+            "measure": "count (recovered items), as Figure 2's mean capacity",
+            "method": "the one-step Muon claim's policy (as Figure 2 and the "
+            "checks): exact Muon's window per alpha (testable sizes from where "
+            "its local slopes settle), every variant fitted on it; "
+            + LOG_FACTOR_REASON,
             "directions": "mean number of the d gradient directions a variant maps "
             "to >= 0.5 (the exact polar factor keeps all)",
             "mean_directions": {
@@ -168,7 +200,7 @@ def _summary(res: dict[str, Any]) -> FitSummary:
     )
 
 
-def _findings(table, fits, ratios, directions, fit_min_d) -> list[str]:
+def _findings(table, fits, ratios, directions) -> list[str]:
     lines = []
     dmax = int(np.max(table.data["d"]))
     for v, rs in ratios.items():
@@ -189,17 +221,17 @@ def _findings(table, fits, ratios, directions, fit_min_d) -> list[str]:
             )
             + "."
         )
-    for v in fits.values("variant"):
+    for v in dict.fromkeys(k[0] for k in fits):
         parts = [
-            f"alpha={alpha:g}: {f.exponent:.2f} [{f.interval[0]:.2f}, "
-            f"{f.interval[1]:.2f}]"
-            for alpha in fits.values("alpha")
-            if (f := fits.get(variant=v, alpha=alpha)).ok
+            f"alpha={alpha:g}: {pf.fit.exponent:.2f} [{pf.fit.interval[0]:.2f}, "
+            f"{pf.fit.interval[1]:.2f}] on d = "
+            f"{', '.join(f'{x:g}' for x in pf.window.window) or 'none'} (local "
+            f"slopes {pf.window.slopes_text()})"
+            for (var, alpha), pf in fits.items()
+            if var == v and pf.fit.ok
         ]
         lines.append(
-            f"Fitted count exponent (d >= {fit_min_d}), {variant_label(v)}: "
-            + "; ".join(parts)
-            + "."
+            f"Fitted count exponent, {variant_label(v)}: " + "; ".join(parts) + "."
         )
     lines.append(
         "Reading: k Newton-Schulz steps from G/||G||_F lift a singular value s to "
@@ -249,7 +281,7 @@ def _figure(res: dict[str, Any]):
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    table, fits, ratios = res["records"].table, res["fits"]["count"], res["ratios"]
+    table, fits, ratios = res["records"].table, _count_fits(res), res["ratios"]
     alphas, variants = sorted_values(table, "alpha"), values(table, "variant")
     dims = sorted_values(table, "d")
     colors = {v: f"C{i}" for i, v in enumerate(variants)}

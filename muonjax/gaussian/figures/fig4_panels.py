@@ -6,6 +6,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,20 +23,59 @@ from muonjax.stats.fit import FitResult
 
 BY = ("rule", "deflate", "alpha", "d")
 
+#: Labels of the thresholded update's readings (SPEC A.3 [derived]).
+READING_NAMES = {
+    "none": "exact",
+    "margin": "thresholded (a) margin > 0",
+    "rank": "thresholded (b) rank <= d_t",
+    "threshold": "thresholded (c) margin > k eta_t sqrt(2 log N/d)",
+}
 
-def variant(rule: str, deflate: bool) -> str:
-    """``"muon, thresholded"``: a rule and its update."""
-    return f"{rule}, {'thresholded' if deflate else 'exact'}"
+
+def rule_kind(rule: str) -> str:
+    """``"polar"`` (exact Muon), ``"smoothed"`` (``muon_smoothed_c<c>``) or ``"ns"``."""
+    if rule.startswith("muon_smoothed"):
+        return "smoothed"
+    if rule.startswith("muon_ns") or ":" in rule:
+        return "ns"
+    return "polar"
 
 
-def _style(rule: str, deflate: bool, marker: bool = True) -> dict[str, Any]:
+def _reading(deflate: Any) -> str:
+    if isinstance(deflate, (bool, np.bool_)):
+        return "margin" if deflate else "none"
+    return str(deflate)
+
+
+def variant(rule: str, deflate: Any) -> str:
+    """``"muon, thresholded (b) rank <= d_t"``: a rule and its update."""
+    return f"{rule}, {READING_NAMES.get(_reading(deflate), str(deflate))}"
+
+
+def _style(rule: str, deflate: Any, marker: bool = True) -> dict[str, Any]:
+    reading = _reading(deflate)
     out: dict[str, Any] = {
-        "linestyle": "--" if deflate else "-",
-        "alpha": 1.0 if rule == "muon" else 0.6,
+        "linestyle": {"none": "-", "margin": "--", "rank": "-.", "threshold": ":"}.get(
+            reading, "--"
+        ),
+        "alpha": 1.0 if rule_kind(rule) != "ns" else 0.6,
     }
     if marker:
-        out["marker"] = "o" if rule == "muon" else "s"
+        out["marker"] = {"polar": "o", "smoothed": "D", "ns": "s"}[rule_kind(rule)]
     return out
+
+
+def _colors(tables: Sequence[Table | None]) -> dict[tuple[str, float], str]:
+    """One colour per (rule, alpha) over every part."""
+    keys: list[tuple[str, float]] = []
+    for t in tables:
+        if t is None:
+            continue
+        for rule in values(t, "rule"):
+            for alpha in sorted_values(t, "alpha"):
+                if (rule, alpha) not in keys:
+                    keys.append((rule, alpha))
+    return {k: f"C{i % 10}" for i, k in enumerate(keys)}
 
 
 def _mean_sd(per_d: dict[Any, np.ndarray], ds: list[int]):
@@ -54,10 +94,10 @@ def _log_d_axis(ax: Any, dims: list[Any]) -> None:
 
 
 def _panel_step(ax: Any, table: Table, t: int, colors) -> None:
-    """Count against d after ``t`` steps, exact Muon (or the first rule)."""
+    """Count against d after ``t`` steps, every rule, with the predicted slope."""
     vals = capacity_after(table, t, by=BY)
-    rules = values(table, "rule")
-    for rule in [r for r in rules if r == "muon"] or rules[:1]:
+    drawn: set[float] = set()
+    for rule in values(table, "rule"):
         for deflate in values(table, "deflate"):
             for alpha in sorted_values(table, "alpha"):
                 per_d = {
@@ -66,18 +106,20 @@ def _panel_step(ax: Any, table: Table, t: int, colors) -> None:
                 ds = sorted(per_d)
                 m, s = _mean_sd(per_d, ds)
                 keep = m > 0
+                color = colors[(rule, alpha)]
                 ax.errorbar(
                     np.asarray(ds)[keep],
                     m[keep],
                     yerr=np.minimum(s[keep], 0.999 * m[keep]),
-                    color=colors[alpha],
+                    color=color,
                     capsize=2,
                     ms=3,
                     label=f"{variant(rule, deflate)}, alpha={alpha:g}",
                     **_style(rule, deflate),
                 )
-                if deflate or not keep.any():
+                if alpha in drawn or not keep.any():
                     continue
+                drawn.add(alpha)
                 e = theory.multi_step_exponent(t, alpha)
                 x0, y0 = ds[0], m[0] if m[0] > 0 else m[keep][0]
                 xx = np.asarray(ds, float)
@@ -85,7 +127,7 @@ def _panel_step(ax: Any, table: Table, t: int, colors) -> None:
                     xx,
                     y0 * (xx / x0) ** e,
                     ":",
-                    color=colors[alpha],
+                    color="0.3",
                     lw=1,
                     label=f"d^{e:.2f} (SPEC A.5 [quoted])",
                 )
@@ -118,7 +160,7 @@ def _panel_long(ax: Any, long: Table | None, colors) -> None:
                     ds,
                     m,
                     yerr=np.minimum(s, 0.999 * m),
-                    color=colors.get(alpha, "k"),
+                    color=colors.get((rule, alpha), "k"),
                     capsize=2,
                     ms=3,
                     label=f"{variant(rule, deflate)}, alpha={alpha:g}",
@@ -141,7 +183,7 @@ def _panel_exponents(ax: Any, fits, rules, alphas, t_max, colors) -> None:
         ax.plot(
             tt,
             theory.multi_step_exponent(tt, alpha),
-            color=colors[alpha],
+            color="0.3",
             lw=2,
             alpha=0.35,
             label=f"2-(1-1/(2a))^T, a={alpha:g} [quoted]",
@@ -154,10 +196,10 @@ def _panel_exponents(ax: Any, fits, rules, alphas, t_max, colors) -> None:
         hi = np.array([per_t[t].interval[1] for t in ts])
         shown += [v for v in (*est, *lo, *hi) if np.isfinite(v)]
         ax.errorbar(
-            ts + offsets[rule] + (0.02 if deflate else -0.02),
+            ts + offsets[rule] + (0.02 if _reading(deflate) != "none" else -0.02),
             est,
             yerr=(np.maximum(est - lo, 0), np.maximum(hi - est, 0)),
-            color=colors[alpha],
+            color=colors[(rule, alpha)],
             capsize=2,
             ms=3,
             label=f"{variant(rule, deflate)}, a={alpha:g}",
@@ -173,8 +215,10 @@ def _panel_exponents(ax: Any, fits, rules, alphas, t_max, colors) -> None:
     ax.legend(fontsize=5, ncol=2, loc="lower right")
 
 
-def _panel_curves(ax: Any, src: Table, measure: str, letter: str, colors) -> None:
-    """(g, h) a measure against step for the long runs at the largest d."""
+def _panel_curves(
+    ax: Any, src: Table, measure: str, letter: str, colors, what: str = "long runs"
+) -> None:
+    """(g, h) a measure against step at the largest d (long runs, readings)."""
     dm = int(src.data["d"].max())
     curves = step_curves(
         src.where(d=dm), by=BY[:3], measure=measure, carry_forward=False
@@ -187,13 +231,13 @@ def _panel_curves(ax: Any, src: Table, measure: str, letter: str, colors) -> Non
         ax.plot(
             steps,
             np.where(m > 0, m, np.nan),
-            color=colors.get(alpha, "k"),
+            color=colors.get((rule, alpha), "k"),
             lw=1,
             label=f"{variant(rule, deflate)}, a={alpha:g}",
             **_style(rule, deflate, marker=False),
         )
     ax.set(xlabel="step t", ylabel=f"capacity ({measure})", yscale="log")
-    ax.set_title(f"({letter}) long runs: {measure} vs step, d={dm}", fontsize=9)
+    ax.set_title(f"({letter}) {what}: {measure} vs step, d={dm}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
 
 
@@ -202,37 +246,45 @@ def draw(
     long: Table | None,
     fits: dict[tuple[Any, ...], dict[int, FitResult]],
     eta: str,
+    readings: Table | None = None,
 ) -> Any:
-    """Figure 4 from the T-step grid, the long runs and the count exponents."""
+    """Figure 4 from the T-step grid, the long runs, the readings part and the count
+    exponents."""
     from matplotlib.figure import Figure
 
     t_max = int(table.data["step"].max())
     alphas, rules = sorted_values(table, "alpha"), values(table, "rule")
-    colors = {a: f"C{i}" for i, a in enumerate(alphas)}
+    colors = _colors([table, long, readings])
     ncol = max(t_max, 4)
-    fig = Figure(figsize=(3.4 * ncol, 7.4), layout="constrained")
+    fig = Figure(figsize=(3.4 * ncol, 7.6), layout="constrained")
     axes = np.asarray(fig.subplots(2, ncol, squeeze=False))
     for t in range(1, t_max + 1):
         _panel_step(axes[0, t - 1], table, t, colors)
     axes[0, 0].set_ylabel("capacity (count)")
-    axes[0, 0].legend(fontsize=6, loc="upper left")
+    axes[0, 0].legend(fontsize=5, loc="upper left")
     for j in range(t_max, ncol):
         axes[0, j].axis("off")
     _panel_long(axes[1, 0], long, colors)
     _panel_exponents(axes[1, 1], fits, rules, alphas, t_max, colors)
     src = long if long is not None else table
-    for j, measure in ((2, "count"), (3, "prefix")):
-        _panel_curves(axes[1, j], src, measure, "gh"[j - 2], colors)
-    axes[1, 2].legend(fontsize=6)
+    _panel_curves(axes[1, 2], src, "count", "g", colors)
+    axes[1, 2].legend(fontsize=5)
+    if readings is not None:
+        _panel_curves(
+            axes[1, 3], readings, "prefix", "h", colors, what="thresholded readings"
+        )
+        axes[1, 3].legend(fontsize=4, ncol=2)
+    else:
+        _panel_curves(axes[1, 3], src, "prefix", "h", colors)
     for j in range(4, ncol):
         axes[1, j].axis("off")
     fig.suptitle(
         f"Kim et al. (2026) Fig. 4: T population Muon steps, N={first(table, 'n')}, "
-        f"eta_t={eta}; solid: exact iterates, dashed: thresholded update; "
-        "squares in (f): Newton-Schulz "
-        f"({', '.join(r for r in rules if r != 'muon') or 'none'})\n"
+        f"eta_t={eta}; muon: polar factor (lambda = 0), muon_smoothed_c<c>: "
+        "h_lambda_t with lambda_t = c d_(t+1)^-alpha sqrt(d) [quoted schedule]; "
+        "line style: update (exact, thresholded readings)\n"
         f"mean over {seeds(table)} seeds, bars: one standard deviation (fits: 95% "
-        "bootstrap)",
+        "bootstrap); (h): the readings part's prefix (SPEC A.3)",
         fontsize=9,
     )
     return fig

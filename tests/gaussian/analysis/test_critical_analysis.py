@@ -75,7 +75,9 @@ PREDICTED = {
 }
 
 
-SCALE = {"gd": 1.5, "muon": 0.3}
+# GD's plateau 7 d^(1/3) counts 22..44 items at d = 32..256: every d tests the law
+# (the claims' policy needs >= 20 items, muonjax.stats.windows).
+SCALE = {"gd": 7.0, "muon": 0.3}
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +118,14 @@ def test_planted_exponents_are_recovered_with_verdicts(planted_analysis):
         assert an.population_exponents[rule].exponent == pytest.approx(
             PREDICTED[rule], abs=0.05
         )
-    rows = {(claim.split(" [")[0], group): c for claim, group, c in an.comparisons()}
-    crit = [c for (claim, _), c in rows.items() if claim.startswith("critical")]
+    # Every claim starts with its SPEC row ("A.5 critical batch size: ..."); the
+    # rows are told apart by the text after it.
+    assert all(claim.startswith("A.5 ") for claim, _, _ in an.comparisons())
+    rows = {
+        (claim.split(": ", 1)[1].split(" [")[0], group): c
+        for claim, group, c in an.comparisons()
+    }
+    crit = [c for (claim, _), c in rows.items() if "B* ~ d^e" in claim]
     assert len(crit) == 2 and all(c.verdict == "consistent" for c in crit)
     meets = [c for (claim, _), c in rows.items() if claim.startswith("B* sits")]
     assert len(meets) == 2 and all(c.verdict == "consistent" for c in meets)
@@ -143,7 +151,7 @@ def test_a_wrong_ceiling_exponent_is_reported_inconsistent():
         "grows faster than predicted" in f for f in figures.critical.findings(an)
     )
     # B* still sits where the line meets the (wrong) ceiling.
-    meets = [c for claim, _, c in an.comparisons() if claim.startswith("B* sits")]
+    meets = [c for claim, _, c in an.comparisons() if ": B* sits" in claim]
     assert len(meets) == 2 and all(c.verdict == "consistent" for c in meets)
 
 
@@ -212,3 +220,18 @@ def test_capacity_curves_checks_its_input(planted_analysis):
         mj.capacity_curves(broken)
     with pytest.raises(ValueError, match=r"alpha=2\.0 is not in the table"):
         mj.analyze_critical_batch(table, alpha=2.0)
+
+
+def test_too_few_items_make_the_exponent_rows_not_testable():
+    # GD's plateau 1.5 d^(1/3) counts 5..9 items: below the policy's 20 at every d,
+    # so no GD exponent row gets a verdict; Muon's (30..490 items) still does.
+    table = planted_table(exponents=PREDICTED, scale={"gd": 1.5, "muon": 0.3})
+    an = mj.analyze_critical_batch(table, n_boot=100)
+    gd = [c for _, group, c in an.comparisons() if group.startswith("rule=gd")]
+    assert len(gd) == 4
+    for c in gd:
+        assert c.verdict == "inconclusive"
+        assert c.reason.startswith(mj.stats.windows.NOT_TESTABLE)
+        assert "32: mean count 4.81 < 20 items" in c.reason
+    muon = [c for _, group, c in an.comparisons() if group.startswith("rule=muon")]
+    assert muon and all(c.verdict == "consistent" for c in muon)

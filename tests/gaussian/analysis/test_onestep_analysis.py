@@ -136,9 +136,16 @@ def test_exponent_difference_paired_and_unpaired():
     cut = mj.fit_exponents(t, groups=("rule", "alpha"), x_min=20, n_boot=500)
     un = mj.exponent_difference(cut.get(rule="muon", alpha=1.5), b)
     assert not un.paired and any("unpaired" in n for n in un.notes)
+    # Planted difference 1.3 - 1.2 = 0.1; measured 0.106 [0.072, 0.142].
     row = mj.difference_comparison(diff, 0.1, tolerance=0.05)
-    assert row.verdict in ("consistent", "inconsistent", "inconclusive")
-    assert row.estimate == diff.estimate
+    assert row.verdict == "consistent" and row.estimate == diff.estimate
+    # 0 (Newton = Muon) is 0.07 below the interval: beyond the tolerance.
+    assert mj.difference_comparison(diff, 0.0, tolerance=0.05).verdict == (
+        "inconsistent"
+    )
+    # An interval wider (0.07) than the widest that counts is no measurement.
+    wide = mj.difference_comparison(diff, 0.1, tolerance=0.05, max_width=0.05)
+    assert wide.verdict == "inconclusive" and "max_width" in wide.reason
 
 
 def test_capacity_ratios_against_a_numpy_bootstrap():

@@ -55,18 +55,34 @@ def test_fig1_writes_both_parts_figure_and_summary(fig1_run):
     summary = json.loads((out / "fit_summary.json").read_text())
     assert summary["experiment"] == "fig1" and summary["findings"]
     claims = {r["claim"].split(" [")[0] for r in summary["rows"]}
+    # Every claim starts with its SPEC row (the claims ledger's id), then the text.
     assert {
-        "one population Muon step ~ d^C, C = 1 + 1/(2 alpha)",
-        "one population GD step ~ d^C, C = 1/(2 alpha)",
-        "Muon improves capacity over GD when alpha > 1",
-        "critical batch size Muon B* ~ d^e",
-        "critical batch size SGD B* ~ d^e",
+        "A.5 one population Muon step, capacity: one population Muon step ~ d^C, "
+        "C = 1 + 1/(2 alpha)",
+        "A.5 one population GD step, capacity: one population GD step ~ d^C, "
+        "C = 1/(2 alpha)",
+        "A.6 Fig. 1: Muon improves capacity over GD (alpha > 1): Muon improves "
+        "capacity over GD when alpha > 1",
+        "A.5 critical batch size: Muon B* ~ d^e",
+        "A.5 critical batch size: SGD B* ~ d^e",
     } <= claims
-    alphas = {r["group"] for r in summary["rows"] if r["claim"].startswith("one pop")}
-    assert not any("alpha=0.75" in g for g in alphas)  # no prediction for alpha <= 1
+    alphas = {r["group"] for r in summary["rows"] if "one population" in r["claim"]}
+    assert alphas and not any("alpha=0.75" in g for g in alphas)  # alpha <= 1
     assert any("alpha=0.75" in f for f in summary["findings"])
+    # The verdicts at this size: d = 8, 16 count too few items to test an exponent
+    # (withheld: "not testable at this size"); Muon's count is above GD's; one d in
+    # panel (b) gives no B* exponent.
     for row in summary["rows"]:
-        assert row["verdict"] in ("consistent", "inconsistent", "inconclusive")
+        label, verdict = row["label"], row["verdict"]
+        if label.startswith(("exponent C", "c1", "c2")):
+            assert verdict == "inconclusive", row
+            assert "not testable at this size" in row["reason"], row
+        elif label == "mean count Muon / GD" or (
+            label.startswith("log(B*_muon") and row["group"].endswith("count")
+        ):
+            assert verdict == "consistent", row
+        else:
+            assert verdict == "inconclusive", row
 
 
 def test_fig1_resumes_and_replots(fig1_run, capsys):

@@ -75,12 +75,26 @@ def test_fig3_writes_records_figure_and_summary(fig3_run):
     assert summary["experiment"] == "fig3" and summary["findings"]
     claims = {r["claim"].split(" [")[0] for r in summary["rows"]}
     assert {
-        "critical batch size SGD B* ~ d^e",
-        "critical batch size Muon B* ~ d^e",
-        "Muon saturates at a larger critical batch size than SGD",
+        "A.5 critical batch size: SGD B* ~ d^e",
+        "A.5 critical batch size: Muon B* ~ d^e",
+        "A.5 critical batch size: Muon saturates at a larger critical batch size "
+        "than SGD",
     } <= claims
+    # The verdicts at this size: d = 8, 16 count too few items to test an exponent
+    # ("not testable at this size"); Muon's B* is above SGD's at d = 16 (at d = 8
+    # and in prefix the breakpoints are not resolved); < 1 item outside the batch.
     for row in summary["rows"]:
-        assert row["verdict"] in ("consistent", "inconsistent", "inconclusive")
+        label, verdict = row["label"], row["verdict"]
+        if label.startswith(("exponent", "e(B*)")):
+            assert verdict == "inconclusive", row
+            assert "not testable at this size" in row["reason"], row
+        elif label.startswith("log(B*_muon") and row["group"].startswith("d=16"):
+            want = "consistent" if row["group"].endswith("count") else "inconclusive"
+            assert verdict == want, row
+        elif label.startswith("mean recovered items outside"):
+            assert verdict == "consistent", row
+        else:
+            assert verdict == "inconclusive", row
         assert {"prediction", "estimate", "interval", "relation"} <= set(row)
     measures = {r["group"].split("measure=")[-1] for r in summary["rows"]}
     assert {"count", "prefix"} <= measures

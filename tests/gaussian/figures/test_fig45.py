@@ -25,7 +25,9 @@ FIG4_TINY = [
     *("--set", "n=128", "--set", "dims=8,16", "--set", "alphas=1.5"),
     *("--set", "steps=2", "--set", "rules=muon,muon_ns5", "--set", "n_boot=100"),
     *("--set", "long_dims=8,16", "--set", "long_rules=muon_ns5"),
-    *("--set", "long_deflate=true"),
+    *("--set", "deflate=none,margin", "--set", "long_deflate=margin"),
+    *("--set", "readings_n=128", "--set", "readings_dims=8,16"),
+    *("--set", "readings_rules=muon", "--set", "readings=none,rank,threshold"),
     *("--set", "long_max_steps=12", "--set", "window=3"),
 ]
 
@@ -41,7 +43,6 @@ def _check_summary(out, name):
     assert summary["experiment"] == name
     assert summary["rows"] and summary["findings"]
     for row in summary["rows"]:
-        assert row["verdict"] in mj.stats.verdict.VERDICTS
         assert row["claim"] and row["group"] and "prediction" in row
         assert "[" in row["claim"]  # every claim carries its SPEC tag
     md = (out / "fit_summary.md").read_text()
@@ -64,7 +65,11 @@ def test_fig4_end_to_end(tmp_path, capsys):
     assert table.columns[-len(MULTI_STEP_COLUMNS) :] == MULTI_STEP_COLUMNS
     # 2 d x 2 rules x 2 updates x 1 alpha x 2 seeds x 3 steps
     assert len(table) == 2 * 2 * 2 * 2 * 3
-    assert set(table.data["deflate"].tolist()) == {False, True}
+    assert set(table.data["deflate"].tolist()) == {"none", "margin"}
+    # The readings part: every reading of the thresholded update, beside the grid.
+    readings = mj.read_table(out / "readings")
+    assert set(readings.data["deflate"].tolist()) == {"none", "rank", "threshold"}
+    assert len(readings) == 2 * 1 * 3 * 2 * 3  # d, rule, reading, seeds, steps
     manifest = mj.read_manifest(out)
     assert manifest["experiment"] == "fig4" and manifest["preset"] == "quick"
     long = mj.read_table(out / "long")
@@ -81,6 +86,24 @@ def test_fig4_end_to_end(tmp_path, capsys):
     claims = " ".join(r["claim"] for r in summary["rows"])
     assert "information limit" in claims and "t Muon steps" in claims
     assert "Newton-Schulz Muon steps" in claims
+    # Which readings keep the prefix growing: one row per reading (largest d).
+    growth = [r for r in summary["rows"] if r["group"].endswith("d=16, readings part")]
+    assert len(growth) == 3, [r["group"] for r in growth]
+    # The verdicts at this size: d = 8, 16 count too few items to test any exponent
+    # ("not testable at this size"); the prefix grows at every step with the exact
+    # update and reading (c), and stops growing under reading (b) at d = 16.
+    want = {
+        "exact": "consistent",
+        "(b) rank": "inconsistent",
+        "(c) margin": "consistent",
+    }
+    for row in summary["rows"]:
+        if row in growth:
+            (v,) = [v for k, v in want.items() if k in row["group"]]
+            assert row["verdict"] == v, row
+        else:
+            assert row["verdict"] == "inconclusive", row
+            assert "not testable at this size" in row["reason"], row
     # How much of exact Muon's capacity Newton-Schulz keeps, per update and T.
     keeps = [f for f in summary["findings"] if "Newton-Schulz Muon keeps" in f]
     assert len(keeps) == 1 and keeps[0].count("T=2:") == 2
@@ -99,7 +122,9 @@ def test_fig5_end_to_end(tmp_path, capsys):
     table = mj.read_table(out)
     assert table.columns[:5] == ["d", "rule", "deflate", "alpha", "batch_size"]
     assert table.columns[-len(MULTI_STEP_COLUMNS) :] == MULTI_STEP_COLUMNS
-    assert len(table) == 1 * 2 * 1 * 2 * 2 * 7  # d, rule, alpha, B, seeds, steps
+    # d, rule (muon, muon_smoothed_c10, gd), alpha, B, seeds, steps
+    assert len(table) == 1 * 3 * 1 * 2 * 2 * 7
+    assert set(table.data["rule"]) == {"muon", "muon_smoothed_c10", "gd"}
     gd = table.where(rule="gd", seed=0, d=8, batch_size=0)
     lr = gd.data["lr"][np.argsort(gd.data["step"])]
     np.testing.assert_allclose(lr[1:3], [0.01 * 8**0.5, 0.02 * 8**0.5], rtol=1e-6)
@@ -108,6 +133,22 @@ def test_fig5_end_to_end(tmp_path, capsys):
     claims = {r["claim"] for r in summary["rows"]}
     assert any("Muon much faster early" in c for c in claims)
     assert any("distinct items" in c for c in claims)
+    # The smoothed rule is compared with GD beside the polar factor.
+    groups = {r["group"] for r in summary["rows"]}
+    for rule in ("muon", "muon_smoothed_c10"):
+        assert any(g.startswith(f"{rule} / gd,") for g in groups)
+    assert any("fell on" in f for f in summary["findings"])
+    # The verdicts at this size, in row order: per Muon rule (polar, smoothed) and
+    # batch (population, B = 32), the early ratio (> 1) and the last-step ratio
+    # (~ 1 within 0.2); then count <= distinct items shown per rule. One d: no
+    # exponent row.
+    assert [r["verdict"] for r in summary["rows"]] == [
+        *("consistent", "inconsistent"),  # muon / gd, population
+        *("consistent", "inconsistent"),  # muon / gd, B = 32
+        *("inconclusive", "inconsistent"),  # smoothed / gd, population
+        *("consistent", "consistent"),  # smoothed / gd, B = 32
+        *("consistent",) * 3,  # count <= distinct items: muon, smoothed, gd
+    ]
     capsys.readouterr()
     assert cli.main(["plot", str(out)]) == 0
     assert _check_summary(out, "fig5") == summary
