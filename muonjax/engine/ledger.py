@@ -1,11 +1,12 @@
 """The claims ledger: every claim the checks test, on one page (``docs/claims.md``).
 
-A row per registered check: the claim, the SPEC part and row it comes from, its
-provenance tag, the checks and experiments that test it, the sizes of the ``quick``
-preset, and, when a ``checks.json`` of a run is given, the verdict at those sizes
-with a one-line reason for every verdict that is not "consistent" (taken from the
-rows that decided it: measurement, interval, prediction and the verdict rule's own
-reason).
+A row per registered check, and one per claim that only an experiment's fit summary
+tests (a family's ``LEDGER`` entries without checks): the claim, the SPEC part and
+row it comes from, its provenance tag, the checks and experiments that test it, the
+sizes of the ``quick`` preset, and, when a ``checks.json`` of a run is given, the
+verdict at those sizes with a one-line reason for every verdict that is not
+"consistent" (taken from the rows that decided it: measurement, interval, prediction
+and the verdict rule's own reason).
 
 The ledger's data comes from the check catalogue itself: each module of
 :data:`muonjax.engine.registry.CHECK_MODULES` may define ``CLAIMS``, a mapping from
@@ -79,6 +80,21 @@ class LedgerRow:
     verdict: str | None = None
     reason: str | None = None
     preset: str | None = None
+
+
+def _figure_claims() -> list[dict[str, Any]]:
+    """Claims no check tests, only experiments' fit summaries (modules' ``LEDGER``).
+
+    A module's ``LEDGER`` maps a claim id to ``{"spec", "row", "tag", "statement",
+    "checks", "figures"}``; the entries with no checks are returned.
+    """
+    out = []
+    for name in CHECK_MODULES:
+        module = importlib.import_module(name)
+        for claim, entry in (getattr(module, "LEDGER", None) or {}).items():
+            if not entry.get("checks"):
+                out.append({"id": claim, **entry})
+    return out
 
 
 def _metadata() -> dict[str, Mapping[str, Any]]:
@@ -187,6 +203,20 @@ def claims_ledger(results: Mapping[str, Any] | None = None) -> list[LedgerRow]:
                 preset=preset if result is not None else None,
             )
         )
+    for entry in _figure_claims():
+        spec = str(entry.get("spec", ""))
+        rows.append(
+            LedgerRow(
+                check="",
+                part=spec[:1] or "?",
+                spec=spec,
+                row=str(entry.get("row", entry["id"])),
+                claim=str(entry.get("statement", "")),
+                tag=str(entry.get("tag", "")),
+                figures=tuple(entry.get("figures", ())),
+                sizes={},
+            )
+        )
     return rows
 
 
@@ -211,7 +241,8 @@ def ledger_markdown(
     preset = meta.get("preset", "quick")
     env = meta.get("environment", {})
     counts: dict[str, int] = {}
-    for r in rows:
+    checked = [r for r in rows if r.check]
+    for r in checked:
         counts[r.verdict or "not run"] = counts.get(r.verdict or "not run", 0) + 1
     out = [
         "# Claims ledger",
@@ -231,7 +262,8 @@ def ledger_markdown(
     out += [
         "- verdicts: "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: kv[0]))
-        + f" (of {len(rows)} checks)",
+        + f" (of {len(checked)} checks; {len(rows) - len(checked)} more claims are "
+        "tested by the figures' fit summaries only, each linked to its gallery page)",
         "- a verdict combines the check's primary rows (see `muonjax check NAME` "
         "and its `checks.md` for every row, info rows included); inconclusive "
         "means the interval is wider than the claim's stated width or the sizes "
@@ -259,10 +291,16 @@ def ledger_markdown(
                         r.row,
                         r.spec,
                         r.tag,
-                        f"`{r.check}`",
+                        f"`{r.check}`" if r.check else "figures only",
                         ", ".join(f"`{f}`" for f in r.figures) or "-",
-                        f"`{sizes}`",
-                        r.verdict or "not run",
+                        f"`{sizes}`" if sizes else "the experiments' quick presets",
+                        r.verdict
+                        or (
+                            "not run"
+                            if r.check
+                            else "in the figures' summaries: "
+                            + ", ".join(f"[{f}](gallery/{f}.md)" for f in r.figures)
+                        ),
                     )
                 )
                 + " |"

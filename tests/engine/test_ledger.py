@@ -39,12 +39,17 @@ def planted():
 def test_every_check_is_a_row_with_its_spec_and_tests():
     rows = claims_ledger()
     names = [c.name for c in mj.engine.registry.available_checks()]
-    assert [r.check for r in rows] == names
-    for r in rows:
+    assert [r.check for r in rows if r.check] == names
+    for r in (r for r in rows if r.check):
         assert r.verdict is None and r.reason is None
         assert r.spec.startswith(r.part), (r.check, r.spec)
         assert r.tag.startswith("["), r.check
         assert r.sizes, r.check
+    # Claims only figures test come after the checks, each naming its figures.
+    figure_only = [r for r in rows if not r.check]
+    assert rows[len(names) :] == figure_only
+    assert {r.row for r in figure_only} >= {"critical batch size", "many steps"}
+    assert all(r.figures and r.tag.startswith("[") for r in figure_only)
     # Every figure a row names is a registered experiment.
     experiments = mj.load_experiments()
     assert {f for r in rows for f in r.figures} <= set(experiments)
