@@ -34,7 +34,9 @@ def out(x: np.ndarray) -> Any:
 
 
 def rule_name(rule: str) -> str:
-    rules = ("muon", "gd", "sgd", "newton")
+    """The rule whose prediction applies: SGD is GD's, Newton with a relative ridge
+    (``newton_rel``) is Newton's (the theory's Newton step has no ridge at all)."""
+    rules = ("muon", "gd", "sgd", "newton", "newton_rel")
     if rule not in rules:
         raise ValueError(f"rule must be one of {rules}, got rule={rule!r}")
-    return "gd" if rule == "sgd" else rule
+    return {"sgd": "gd", "newton_rel": "newton"}.get(rule, rule)

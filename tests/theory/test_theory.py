@@ -207,3 +207,13 @@ def test_label_noise_optimum_is_the_conditional_entropy(k, noise):
 def test_bad_arguments_raise_value_errors_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_newton_with_a_relative_ridge_has_newtons_predictions():
+    # Figure 2 fits newton_rel beside newton; the theory's Newton step has no ridge.
+    assert theory.two_stage_coefficients("newton_rel") == (
+        theory.two_stage_coefficients("newton")
+    )
+    assert theory.one_step_exponent("newton_rel", 1.5) == (
+        theory.newton_one_step_exponent(1.5)
+    )
