@@ -24,6 +24,7 @@ import dataclasses
 import importlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = [
 
 #: SPEC section of each part's claims, for checks without ledger metadata.
 _PART_SPEC = {"A": "A.5", "B": "B.3", "C": "C"}
+#: Characters of a reason (the rest: the run's ``checks.md``).
+_MAX_REASON = 400
 #: Sizes shown per check (the rest: ``muonjax check --list`` and ``checks.md``).
 _MAX_SIZES = 12
 _PART_TITLES = {
@@ -62,7 +65,7 @@ class LedgerRow:
         claim: the check's statement of the claim.
         tag: its provenance tag.
         figures: experiments whose fit summaries test the same claim.
-        sizes: the ``quick`` preset's sizes.
+        sizes: the sizes of the given run's check, else the ``quick`` preset's.
         verdict: the verdict of the given run, ``None`` if none was given or the
             run did not include the check.
         reason: why, for a verdict other than "consistent".
@@ -165,7 +168,10 @@ def _reason(result: Mapping[str, Any]) -> str:
             f"[{_number(lo)}, {_number(hi)}] vs {c.get('relation')} "
             f"{_number(c.get('prediction'))} ({c.get('verdict')}: {c.get('reason')})"
         )
-    return "; ".join(parts) or "no primary row decided it"
+    text = "; ".join(parts) or "no primary row decided it"
+    if len(text) > _MAX_REASON:  # the run's checks.md has every row in full
+        text = text[: _MAX_REASON - 1].rstrip() + "…"
+    return text
 
 
 def claims_ledger(results: Mapping[str, Any] | None = None) -> list[LedgerRow]:
@@ -195,7 +201,9 @@ def claims_ledger(results: Mapping[str, Any] | None = None) -> list[LedgerRow]:
                 claim=check.claim,
                 tag=check.spec_tag,
                 figures=tuple(info.get("figures", ())),
-                sizes=dict(check.sizes["quick"]),
+                # The run's sizes where it ran (the verdict is theirs), else the
+                # catalogue's quick sizes.
+                sizes=dict((result or {}).get("sizes") or check.sizes["quick"]),
                 verdict=verdict,
                 reason=None
                 if result is None or verdict == "consistent"
@@ -229,6 +237,11 @@ def _short(value: Any) -> str:
     return json.dumps(value)
 
 
+def _command(command: Any) -> str:
+    """A recorded command line as typed: ``.../muonjax/__main__.py`` is ``muonjax``."""
+    return re.sub(r"\S*muonjax/__main__\.py", "muonjax", str(command))
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -254,7 +267,7 @@ def ledger_markdown(
     ]
     if meta:
         out += [
-            f"- run: `{meta.get('command')}` ({meta.get('started_utc')}, "
+            f"- run: `{_command(meta.get('command'))}` ({meta.get('started_utc')}, "
             f"{_number(meta.get('seconds'))} s, {env.get('backend')}, jax "
             f"{env.get('jax')}, muonjax {env.get('muonjax')} at "
             f"{str(env.get('git_commit'))[:10]})",

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 import muonjax as mj
 from muonjax import cli
-from muonjax.engine.ledger import claims_ledger, ledger_markdown, read_check_results
+from muonjax.engine.ledger import (
+    claims_ledger,
+    ledger_markdown,
+    merge_check_results,
+    read_check_results,
+)
 from muonjax.stats.verdict import compare
 
 
@@ -123,3 +129,16 @@ def test_several_runs_merge_and_a_later_run_wins(tmp_path, planted, capsys):
     text = capsys.readouterr().out
     assert "consistent 2, not run" in text  # the later run's verdict replaced it
     assert "muonjax check; muonjax check orth_muon_noiseless" in text
+
+
+def test_docs_claims_md_is_the_ledger_of_the_committed_runs():
+    # docs/claims.md is generated (muonjax claims --checks docs/checks/*.json
+    # --out docs/claims.md); a change to the catalogue must regenerate it.
+    docs = Path(__file__).parents[2] / "docs"
+    runs = sorted((docs / "checks").glob("quick-*.json"))
+    assert runs
+    doc = merge_check_results([read_check_results(p) for p in runs])
+    expected = ledger_markdown(claims_ledger(doc), meta=doc["meta"]) + "\n"
+    assert (docs / "claims.md").read_text() == expected
+    # Every registered check has a verdict there.
+    assert all(r.verdict for r in claims_ledger(doc) if r.check)
