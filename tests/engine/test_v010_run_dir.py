@@ -30,6 +30,10 @@ COMMAND = [
     "dims=8,16",
     "--set",
     "alphas=1.5,2.0",
+    # 0.1.0's quick preset ran these rules; 0.2 adds newton_rel (the relative
+    # ridge), which the old run never had: the command of the old run names them.
+    "--set",
+    "rules=gd,muon,newton",
     "--seeds",
     "2",
     "--no-progress",

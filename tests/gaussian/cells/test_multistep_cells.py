@@ -105,7 +105,7 @@ def test_multi_step_sweep_grid_and_key_identity():
     ("kwargs", "message"),
     [
         ({"rules": ("adam",)}, "rule must be"),
-        ({"deflate": (0,)}, "deflate values must be booleans"),
+        ({"deflate": (0,)}, "deflate must be a bool or one of"),
         ({"steps": 0}, "steps must be >= 1"),
         ({"dims": ()}, "must be non-empty"),
         ({"rules": ("gd",), "gd_factor": 0.5}, "factor must be >= 1"),
