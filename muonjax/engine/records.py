@@ -66,7 +66,7 @@ from muonjax.engine.identity import (
     digest,
     key_fingerprint,
 )
-from muonjax.engine.interrupts import as_interrupted
+from muonjax.engine.interrupts import Interrupted, as_interrupted
 from muonjax.engine.lock import LOCK_FILE, run_lock
 from muonjax.engine.peers import PROCESSES_DIR, Heartbeat, PeerLost, wait_for
 from muonjax.engine.store import (
@@ -263,6 +263,30 @@ def add_session(
     manifest.update(sessions=sessions, started=sessions[0]["started"], finished=_now())
     atomic_write_text(out_dir / MANIFEST, json_dumps(manifest))
     return manifest
+
+
+def record_interrupted(
+    err: BaseException, out_dir: Path, *, started: str, digest: str
+) -> Interrupted:
+    """The :class:`Interrupted` for ``err``, recorded in ``out_dir``'s manifest once.
+
+    For runs stopped outside :func:`record_sweep` (which records its own, with its
+    cell counts): process 0 appends an ``"interrupted"`` session unless an inner
+    caller already did. Raise the result ``from None``.
+    """
+    stop = as_interrupted(err)
+    if not stop.recorded and jax.process_index() == 0 and out_dir.is_dir():
+        session = new_session(
+            started,
+            status="interrupted",
+            digest=digest,
+            computed=0,
+            loaded=0,
+            signal=stop.signal_name,
+        )
+        add_session(out_dir, previous_manifest(out_dir), session)
+        stop.recorded = True
+    return stop
 
 
 # --------------------------------------------------------------------------------------

@@ -72,16 +72,13 @@ from muonjax.engine.identity import (
     identity_scope,
     run_context,
 )
-from muonjax.engine.interrupts import as_interrupted
 from muonjax.engine.lock import run_lock
 from muonjax.engine.memory import check_memory
 from muonjax.engine.parts import record_parts
 from muonjax.engine.records import (
     _now,
-    add_session,
-    new_session,
-    previous_manifest,
     read_manifest,
+    record_interrupted,
     record_sweep,
     refusal_cleanup,
     run_options,
@@ -308,19 +305,9 @@ def run_recorded(
         )
     except KeyboardInterrupt as err:
         # Stopped outside a sweep (in an experiment's own code after it): record it.
-        stop = as_interrupted(err)
-        if not stop.recorded and jax.process_index() == 0 and out.is_dir():
-            session = new_session(
-                started,
-                status="interrupted",
-                digest=context.digest(),
-                computed=0,
-                loaded=0,
-                signal=stop.signal_name,
-            )
-            add_session(out, previous_manifest(out), session)
-            stop.recorded = True
-        raise stop from None
+        raise record_interrupted(
+            err, out, started=started, digest=context.digest()
+        ) from None
 
 
 def _run_locked(

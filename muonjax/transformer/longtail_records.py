@@ -44,17 +44,16 @@ from muonjax.engine.identity import (
     digest,
     key_fingerprint,
 )
-from muonjax.engine.interrupts import as_interrupted
 from muonjax.engine.lock import run_lock
 from muonjax.engine.records import (
     MANIFEST,
     SCHEMA_VERSION,
     DirectoryStore,
     _now,
-    add_session,
     environment,
     new_session,
     previous_manifest,
+    record_interrupted,
     refusal_cleanup,
 )
 from muonjax.engine.sweep import (
@@ -448,18 +447,9 @@ def record_longtail(
                 on_checkpoint=on_checkpoint,
             )
         except KeyboardInterrupt as err:
-            stop = as_interrupted(err)
-            session = new_session(
-                started,
-                status="interrupted",
-                digest=run_digest,
-                computed=0,
-                loaded=0,
-                signal=stop.signal_name,
-            )
-            add_session(out, previous_manifest(out), session)
-            stop.recorded = True
-            raise stop from None
+            raise record_interrupted(
+                err, out, started=started, digest=run_digest
+            ) from None
 
 
 def _record_longtail(
