@@ -270,8 +270,9 @@ def test_train_one_is_one_seed_of_train_group(tmp_path):
             lambda k: tx.train_one(setup, opt, lrs[0], k, adamw_lr=kw["adamw_lr"])
         )(key)
     # The vmapped group and the single run order float32 sums differently; training
-    # amplifies those roundings (measured: 1e-6 over the first 80 steps, 5e-3 by
-    # step 300), so the runs agree tightly only early on.
+    # amplifies those roundings (measured: below 1e-6 over the first 60 steps, 1.1e-5
+    # at step 80 on jax 0.10.2 with the precision policy, 5e-3 by step 300), so the
+    # runs are compared where they agree to float32 rounding: the first 60 steps.
     np.testing.assert_allclose(
-        history.metrics["loss"][:5], group.metrics["loss"][0, 1, :5], rtol=1e-5
+        history.metrics["loss"][:4], group.metrics["loss"][0, 1, :4], rtol=1e-6
     )

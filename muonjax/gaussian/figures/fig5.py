@@ -351,8 +351,10 @@ def _figure(res: dict[str, Any]):
     for c, b in enumerate(batches):
         for r, (measure, label) in enumerate(measures):
             ax = axes[r, c]
-            _panel(ax, table.where(batch_size=b), measure, colors, len(alphas) == 1)
-            ax.set_yscale("log")
+            sub = table.where(batch_size=b)
+            _panel(ax, sub, measure, colors, len(alphas) == 1)
+            if np.any(np.asarray(sub.data[measure], float) > 0):
+                ax.set_yscale("log")  # (a tiny run may recover nothing at all)
             ax.grid(True, which="both", alpha=0.3)
             if r == 0:
                 ax.set_title(("(a) " if b == 0 else "(b) ") + batch_label(b))
@@ -362,11 +364,12 @@ def _figure(res: dict[str, Any]):
                 ax.set_ylabel(label)
             if r == 0 and (c == 0 or (b > 0 and c == len(batches) - 1)):
                 ax.legend(fontsize=6)
+    scale = first(table, "muon_lr_scale")  # None when only GD ran
+    muon = "" if scale is None else f", eta={scale:g} sqrt(d)"
     fig.suptitle(
-        f"Kim et al. (2026) Fig. 5: multi-step Muon, eta="
-        f"{first(table, 'muon_lr_scale'):g} sqrt(d) (solid: polar factor; dash-dot: "
-        "smoothed, lambda_t = c d_(t+1)^-alpha sqrt(d))\nvs GD (dashed, increasing "
-        f"schedule), N={first(table, 'n')}, alpha="
+        f"Kim et al. (2026) Fig. 5: multi-step Muon{muon} (solid: polar factor; "
+        "dash-dot: smoothed, lambda_t = c d_(t+1)^-alpha sqrt(d))\nvs GD (dashed, "
+        f"increasing schedule), N={first(table, 'n')}, alpha="
         f"{', '.join(f'{a:g}' for a in alphas)}; mean over {seeds(table)} seeds, "
         "bands: one standard deviation",
         fontsize=9,
