@@ -94,6 +94,24 @@ def _resolve_update_dtype(update_dtype: Any, task: GaussianTask) -> Any:
     return None if dt == task.u.dtype else dt
 
 
+def _check_run(
+    task, w0, key, batch_size, block_size, deflate, deflate_threshold, update_dtype
+):
+    """The checks and defaults every multi-step run starts with (``train``,
+    ``train_early_stopping``): ``W_0 = 0`` unless given, a placeholder key without a
+    batch."""
+    batch_size, block_size = _check_common(task, batch_size, block_size, key)
+    deflate, deflate_threshold = _check_deflation(deflate, deflate_threshold)
+    if w0 is None:
+        w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
+    _validate.shape("w0", w0, (task.d_out, task.d_in))
+    _validate.finite_array("w0", w0)
+    update_dtype = _resolve_update_dtype(update_dtype, task)
+    if key is None:
+        key = jax.random.key(0)  # unused without a batch
+    return w0, key, batch_size, block_size, deflate, deflate_threshold, update_dtype
+
+
 @functools.partial(
     jax.jit,
     static_argnames=(
@@ -365,15 +383,18 @@ def train(
         (4,)
     """
     steps = _validate.nonnegative_int("steps", steps)
-    batch_size, block_size = _check_common(task, batch_size, block_size, key)
-    deflate, deflate_threshold = _check_deflation(deflate, deflate_threshold)
-    if w0 is None:
-        w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
-    _validate.shape("w0", w0, (task.d_out, task.d_in))
-    _validate.finite_array("w0", w0)
-    update_dtype = _resolve_update_dtype(update_dtype, task)
-    if key is None:
-        key = jax.random.key(0)  # unused without a batch
+    (w0, key, batch_size, block_size, deflate, deflate_threshold, update_dtype) = (
+        _check_run(
+            task,
+            w0,
+            key,
+            batch_size,
+            block_size,
+            deflate,
+            deflate_threshold,
+            update_dtype,
+        )
+    )
     return _train(
         task,
         tx,
@@ -539,15 +560,18 @@ def train_early_stopping(
     max_steps = _validate.positive_int("max_steps", max_steps)
     window = _validate.positive_int("window", window)
     _validate.real("min_gain", min_gain, lower=0.0)
-    batch_size, block_size = _check_common(task, batch_size, block_size, key)
-    deflate, deflate_threshold = _check_deflation(deflate, deflate_threshold)
-    if w0 is None:
-        w0 = jnp.zeros((task.d_out, task.d_in), task.u.dtype)
-    _validate.shape("w0", w0, (task.d_out, task.d_in))
-    _validate.finite_array("w0", w0)
-    update_dtype = _resolve_update_dtype(update_dtype, task)
-    if key is None:
-        key = jax.random.key(0)  # unused without a batch
+    (w0, key, batch_size, block_size, deflate, deflate_threshold, update_dtype) = (
+        _check_run(
+            task,
+            w0,
+            key,
+            batch_size,
+            block_size,
+            deflate,
+            deflate_threshold,
+            update_dtype,
+        )
+    )
     return _train_until(
         task,
         tx,

@@ -139,6 +139,21 @@ def write_outputs(
 # Newton's ridge, redone from the manifest.
 
 
+def write_with_ridge(
+    out_dir: str | os.PathLike,
+    stem: str,
+    analysis: dict[str, Any],
+    summarize: Callable[[Any], FitSummary],
+    draw: Callable[[Any], Any],
+) -> list[Path]:
+    """:func:`write_outputs` for a figure with Newton rows (Figures 2 and 6): the
+    ridge diagnostic is computed once, written to ``newton_ridge.json`` and put in
+    ``analysis["ridge"]`` for the summary."""
+    analysis["ridge"] = ridge_of(analysis["records"], write=True)
+    side = [Path(out_dir) / RIDGE_FILE] if analysis["ridge"] else []
+    return [*write_outputs(out_dir, stem, analysis, summarize, draw), *side]
+
+
 def recorded_sweep(
     out_dir: str | os.PathLike, cell_fn: Callable[..., Any] = one_step_cell
 ) -> tuple[Sweep, int]:

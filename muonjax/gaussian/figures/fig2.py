@@ -50,7 +50,6 @@ from muonjax.gaussian.analysis.policy import (
     windows_meta,
 )
 from muonjax.gaussian.figures._common import (
-    RIDGE_FILE,
     RULE_COLORS,
     Records,
     Source,
@@ -63,7 +62,7 @@ from muonjax.gaussian.figures._common import (
     sorted_values,
     values,
     verdict_counts,
-    write_outputs,
+    write_with_ridge,
 )
 from muonjax.gaussian.figures.panels import capacity_panel, exponent_panel
 from muonjax.plotting import MEASURE_LABELS
@@ -427,7 +426,4 @@ def figure(source: Source) -> Any:
 
 def write(out_dir: str | os.PathLike) -> list[Path]:
     """Figure, fit summary and ``newton_ridge.json`` of a run, from its records."""
-    res = _analyse(out_dir)
-    res["ridge"] = ridge_of(res["records"], write=True)
-    side = [Path(out_dir) / RIDGE_FILE] if res["ridge"] else []
-    return [*write_outputs(out_dir, "fig2", res, _summary, _figure), *side]
+    return write_with_ridge(out_dir, "fig2", _analyse(out_dir), _summary, _figure)

@@ -48,7 +48,6 @@ from muonjax.gaussian.analysis.policy import (
 )
 from muonjax.gaussian.analysis.tables import group_label, seed_matrix
 from muonjax.gaussian.figures._common import (
-    RIDGE_FILE,
     RULE_COLORS,
     Source,
     first,
@@ -60,7 +59,7 @@ from muonjax.gaussian.figures._common import (
     sorted_values,
     values,
     verdict_counts,
-    write_outputs,
+    write_with_ridge,
 )
 from muonjax.gaussian.figures.panels import capacity_panel, exponent_panel
 from muonjax.stats.summary import FitSummary, SummaryRow
@@ -410,7 +409,4 @@ def figure(source: Source) -> Any:
 
 def write(out_dir: str | os.PathLike) -> list[Path]:
     """Figure, fit summary and ``newton_ridge.json`` of a run, from its records."""
-    res = _analyse(out_dir)
-    res["ridge"] = ridge_of(res["records"], write=True)
-    side = [Path(out_dir) / RIDGE_FILE] if res["ridge"] else []
-    return [*write_outputs(out_dir, "fig6", res, _summary, _figure), *side]
+    return write_with_ridge(out_dir, "fig6", _analyse(out_dir), _summary, _figure)
